@@ -1,0 +1,569 @@
+//! Proto request -> validated domain request. Every violation is reported at once, each with the
+//! JSON path of its field; nothing is dropped or clamped. Messages never echo patient ids or dates.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveTime;
+
+use crate::config::Policy;
+use crate::domain::{
+    BookingState, Date, ExistingBooking, ListType, Patient, PlannerKind, PlanningRequest,
+    PreopStatus, Priority, Session, Site,
+};
+use crate::proto as pb;
+
+/// One bad field: its JSON path (e.g. `patients[12].age_months`) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid request: {} violation(s), first at {}", .0.len(), .0.first().map_or("", |v| v.field.as_str()))]
+pub struct InvalidRequest(pub Vec<FieldViolation>);
+
+/// Longest accepted id or code.
+pub const MAX_TEXT_LEN: usize = 128;
+/// Earliest and latest accepted dates.
+const MIN_DATE: (i32, u32, u32) = (1900, 1, 1);
+const MAX_DATE: (i32, u32, u32) = (2200, 12, 31);
+/// Sessions may be planned at most this many days ahead.
+pub const MAX_DAYS_AHEAD: i64 = 730;
+/// Longest list or case, minutes.
+pub const MAX_MINUTES: i32 = 24 * 60;
+/// Oldest accepted age, months.
+pub const MAX_AGE_MONTHS: i32 = 130 * 12;
+
+#[derive(Default)]
+struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    fn date(&mut self, field: String, text: &str) -> Option<Date> {
+        if text.is_empty() {
+            self.add(field, "required (YYYY-MM-DD)");
+            return None;
+        }
+        match Date::parse_from_str(text, "%Y-%m-%d") {
+            Ok(d) if text.len() == 10 => {
+                let min = Date::from_ymd_opt(MIN_DATE.0, MIN_DATE.1, MIN_DATE.2).unwrap();
+                let max = Date::from_ymd_opt(MAX_DATE.0, MAX_DATE.1, MAX_DATE.2).unwrap();
+                if d < min || d > max {
+                    self.add(field, "date out of range (1900-01-01 to 2200-12-31)");
+                    None
+                } else {
+                    Some(d)
+                }
+            }
+            _ => {
+                self.add(field, "not a valid date (YYYY-MM-DD)");
+                None
+            }
+        }
+    }
+
+    fn text(&mut self, field: String, text: &str, required: bool) {
+        if required && text.trim().is_empty() {
+            self.add(field, "required");
+        } else if text.chars().count() > MAX_TEXT_LEN {
+            self.add(field, format!("longer than {MAX_TEXT_LEN} characters"));
+        } else if text.chars().any(char::is_control) {
+            self.add(field, "contains control characters");
+        }
+    }
+
+    fn id(&mut self, field: String, id: &str, seen: &mut HashMap<String, usize>, index: usize, what: &str) {
+        self.text(field.clone(), id, true);
+        if id.is_empty() {
+            return;
+        }
+        if let Some(first) = seen.get(id) {
+            self.add(field, format!("duplicate id (first at {what}[{first}])"));
+        } else {
+            seen.insert(id.to_string(), index);
+        }
+    }
+
+    fn minutes(&mut self, field: String, value: i32) -> Option<u32> {
+        if value <= 0 {
+            self.add(field, "must be positive");
+            None
+        } else if value > MAX_MINUTES {
+            self.add(field, format!("must be at most {MAX_MINUTES}"));
+            None
+        } else {
+            Some(value as u32)
+        }
+    }
+
+    fn months(&mut self, field: String, value: i32) -> Option<u32> {
+        if !(0..=MAX_AGE_MONTHS).contains(&value) {
+            self.add(field, format!("must be between 0 and {MAX_AGE_MONTHS}"));
+            None
+        } else {
+            Some(value as u32)
+        }
+    }
+}
+
+fn enum_value<T>(v: &mut Violations, field: String, raw: i32, map: impl Fn(i32) -> Option<T>) -> Option<T> {
+    if raw == 0 {
+        v.add(field, "required (UNSPECIFIED is not allowed)");
+        None
+    } else {
+        let value = map(raw);
+        if value.is_none() {
+            v.add(field, "unknown enum value");
+        }
+        value
+    }
+}
+
+/// OPCS-4 code shape: a letter, two digits, optionally a dot and one or two digits.
+fn is_opcs(code: &str) -> bool {
+    let b = code.as_bytes();
+    let head = b.len() >= 3 && b[0].is_ascii_uppercase() && b[1].is_ascii_digit() && b[2].is_ascii_digit();
+    let tail = match b.len() {
+        3 => true,
+        5 | 6 => b[3] == b'.' && b[4..].iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    head && tail
+}
+
+impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {
+    type Error = InvalidRequest;
+
+    fn try_from(request: pb::ProposeAllocationsRequest) -> Result<Self, Self::Error> {
+        let pb::ProposeAllocationsRequest {
+            planning_date,
+            sites,
+            sessions,
+            patients,
+            existing_bookings,
+            policy,
+            planner,
+        } = request;
+        let mut v = Violations::default();
+
+        let planning_date = v.date("planning_date".into(), &planning_date);
+        let (policy, profile) = convert_policy(&mut v, policy);
+
+        // Sites.
+        let mut site_ids = HashMap::new();
+        let sites: Vec<Site> = sites
+            .into_iter()
+            .enumerate()
+            .map(|(i, site)| {
+                let pb::Site { id, name, specialist_centre } = site;
+                v.id(format!("sites[{i}].id"), &id, &mut site_ids, i, "sites");
+                v.text(format!("sites[{i}].name"), &name, false);
+                Site { id, name, specialist_centre }
+            })
+            .collect();
+        if sites.is_empty() {
+            v.add("sites", "at least one site is required");
+        }
+
+        // Sessions.
+        let mut session_ids = HashMap::new();
+        let mut converted_sessions = Vec::with_capacity(sessions.len());
+        for (i, session) in sessions.into_iter().enumerate() {
+            if let Some(s) = convert_session(&mut v, i, session, &site_ids, &mut session_ids, planning_date, policy.as_ref()) {
+                converted_sessions.push(s);
+            }
+        }
+        let longest_list = converted_sessions.iter().map(|s: &Session| s.minutes).max();
+
+        // Patients.
+        let mut patient_ids = HashMap::new();
+        let mut converted_patients = Vec::with_capacity(patients.len());
+        for (i, patient) in patients.into_iter().enumerate() {
+            if let Some(p) = convert_patient(&mut v, i, patient, &site_ids, &mut patient_ids, planning_date, longest_list) {
+                converted_patients.push(p);
+            }
+        }
+
+        // Existing bookings.
+        let released: HashSet<&str> = converted_sessions
+            .iter()
+            .filter(|s| s.released)
+            .map(|s| s.id.as_str())
+            .collect();
+        let mut booked_patients: HashMap<String, usize> = HashMap::new();
+        let mut bookings = Vec::with_capacity(existing_bookings.len());
+        for (i, booking) in existing_bookings.into_iter().enumerate() {
+            let pb::ExistingBooking { patient_id, session_id, state } = booking;
+            let path = |f: &str| format!("existing_bookings[{i}].{f}");
+            let patient = patient_ids.get(&patient_id).copied();
+            if patient.is_none() {
+                v.add(path("patient_id"), "unknown patient");
+            }
+            let session = session_ids.get(&session_id).copied();
+            if session.is_none() {
+                v.add(path("session_id"), "unknown session");
+            } else if released.contains(session_id.as_str()) {
+                v.add(path("session_id"), "booking on a RELEASED session");
+            }
+            if let Some(first) = booked_patients.get(&patient_id) {
+                v.add(path("patient_id"), format!("patient already booked (existing_bookings[{first}])"));
+            } else if patient.is_some() {
+                booked_patients.insert(patient_id.clone(), i);
+            }
+            let state = enum_value(&mut v, path("state"), state, |raw| match pb::BookingState::try_from(raw).ok()? {
+                pb::BookingState::Offered => Some(BookingState::Offered),
+                pb::BookingState::Confirmed => Some(BookingState::Confirmed),
+                pb::BookingState::Unspecified => None,
+            });
+            if let (Some(patient), Some(session), Some(state)) = (patient, session, state) {
+                bookings.push(ExistingBooking { patient, session, state });
+            }
+        }
+
+        let planner = match pb::Planner::try_from(planner) {
+            Ok(pb::Planner::Unspecified | pb::Planner::Optimiser) => PlannerKind::Optimiser,
+            Ok(pb::Planner::Baseline) => PlannerKind::Baseline,
+            Err(_) => {
+                v.add("planner", "unknown enum value");
+                PlannerKind::Optimiser
+            }
+        };
+
+        match (v.0.is_empty(), planning_date, policy) {
+            (true, Some(planning_date), Some(policy)) => Ok(PlanningRequest {
+                planning_date,
+                sites,
+                sessions: converted_sessions,
+                patients: converted_patients,
+                bookings,
+                policy,
+                profile,
+                planner,
+            }),
+            _ => Err(InvalidRequest(v.0)),
+        }
+    }
+}
+
+fn convert_policy(v: &mut Violations, policy: Option<pb::Policy>) -> (Option<Policy>, String) {
+    let pb::Policy { profile, overrides, time_limit_seconds, relative_gap } = policy.unwrap_or_default();
+    let profile = if profile.is_empty() { "default".to_string() } else { profile };
+    let base = match Policy::shipped(&profile) {
+        Ok(p) => p,
+        Err(e) => {
+            v.add("policy.profile", e.to_string());
+            return (None, profile);
+        }
+    };
+    let mut entries: Vec<(String, f64)> = overrides.into_iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(t) = time_limit_seconds {
+        entries.push(("solver.time_limit_seconds".into(), t));
+    }
+    if let Some(g) = relative_gap {
+        entries.push(("solver.relative_gap".into(), g));
+    }
+    let mut policy = base;
+    let mut ok = true;
+    for (key, value) in &entries {
+        let field = match key.as_str() {
+            "solver.time_limit_seconds" if time_limit_seconds.is_some() => "policy.time_limit_seconds".to_string(),
+            "solver.relative_gap" if relative_gap.is_some() => "policy.relative_gap".to_string(),
+            _ => format!("policy.overrides[{key}]"),
+        };
+        match policy.with_overrides([(key.as_str(), *value)]) {
+            Ok(p) => policy = p,
+            Err(e) => {
+                v.add(field, e.to_string());
+                ok = false;
+            }
+        }
+    }
+    (ok.then_some(policy), profile)
+}
+
+fn convert_session(
+    v: &mut Violations,
+    i: usize,
+    session: pb::Session,
+    site_ids: &HashMap<String, usize>,
+    session_ids: &mut HashMap<String, usize>,
+    planning_date: Option<Date>,
+    policy: Option<&Policy>,
+) -> Option<Session> {
+    let pb::Session {
+        id,
+        site_id,
+        theatre,
+        date,
+        start_time,
+        minutes,
+        specialty,
+        surgeon,
+        list_type,
+        min_age_months,
+        max_age_months,
+        paediatric_anaesthetist,
+        reserved_minutes,
+        status,
+        cases_per_list_target,
+        hvlc_group,
+    } = session;
+    let path = |f: &str| format!("sessions[{i}].{f}");
+    v.id(path("id"), &id, session_ids, i, "sessions");
+    let site = site_ids.get(&site_id).copied();
+    if site.is_none() {
+        v.add(path("site_id"), "unknown site");
+    }
+    v.text(path("theatre"), &theatre, true);
+    let date = v.date(path("date"), &date);
+    if let (Some(d), Some(plan)) = (date, planning_date) {
+        if d < plan {
+            v.add(path("date"), "before the planning date");
+        } else if (d - plan).num_days() > MAX_DAYS_AHEAD {
+            v.add(path("date"), format!("more than {MAX_DAYS_AHEAD} days after the planning date"));
+        }
+    }
+    let start = match NaiveTime::parse_from_str(&start_time, "%H:%M") {
+        Ok(t) if start_time.len() == 5 => Some(t),
+        _ => {
+            v.add(path("start_time"), "not a valid time (HH:MM)");
+            None
+        }
+    };
+    let minutes = v.minutes(path("minutes"), minutes);
+    if let (Some(t), Some(m)) = (start, minutes) {
+        if t.signed_duration_since(NaiveTime::MIN).num_minutes() + i64::from(m) > 24 * 60 {
+            v.add(path("minutes"), "the list runs past midnight");
+        }
+    }
+    v.text(path("specialty"), &specialty, true);
+    if let Some(s) = &surgeon {
+        v.text(path("surgeon"), s, true);
+    }
+    let list_type = enum_value(v, path("list_type"), list_type, |raw| match pb::ListType::try_from(raw).ok()? {
+        pb::ListType::Paediatric => Some(ListType::Paediatric),
+        pb::ListType::Mixed => Some(ListType::Mixed),
+        pb::ListType::Adult => Some(ListType::Adult),
+        pb::ListType::Unspecified => None,
+    });
+    let min_age = min_age_months.map(|m| v.months(path("min_age_months"), m));
+    let max_age = max_age_months.map(|m| v.months(path("max_age_months"), m));
+    if let (Some(Some(lo)), Some(Some(hi))) = (min_age, max_age) {
+        if lo > hi {
+            v.add(path("min_age_months"), "greater than max_age_months");
+        }
+    }
+    let reserved = if reserved_minutes < 0 {
+        v.add(path("reserved_minutes"), "must not be negative");
+        None
+    } else if minutes.is_some_and(|m| reserved_minutes as u32 > m) {
+        v.add(path("reserved_minutes"), "exceeds the session minutes");
+        None
+    } else {
+        Some(reserved_minutes as u32)
+    };
+    let released = enum_value(v, path("status"), status, |raw| match pb::SessionStatus::try_from(raw).ok()? {
+        pb::SessionStatus::Confirmed => Some(false),
+        pb::SessionStatus::Released => Some(true),
+        pb::SessionStatus::Unspecified => None,
+    });
+    if let Some(t) = cases_per_list_target {
+        if !(0..=100).contains(&t) {
+            v.add(path("cases_per_list_target"), "must be between 0 and 100");
+        }
+    }
+    if let (Some(g), Some(policy)) = (&hvlc_group, policy) {
+        if !policy.cases_per_list.groups.contains_key(g) {
+            v.add(path("hvlc_group"), "not a procedure group of the policy (cases_per_list.groups)");
+        }
+    }
+    Some(Session {
+        id,
+        site: site?,
+        theatre,
+        date: date?,
+        start: start?,
+        minutes: minutes?,
+        specialty,
+        surgeon,
+        list_type: list_type?,
+        min_age_months: min_age.flatten(),
+        max_age_months: max_age.flatten(),
+        paediatric_anaesthetist,
+        reserved_minutes: reserved?,
+        released: released?,
+        cases_per_list_target: cases_per_list_target.map(|t| t.clamp(0, 100) as u32),
+        hvlc_group,
+    })
+}
+
+fn convert_patient(
+    v: &mut Violations,
+    i: usize,
+    patient: pb::Patient,
+    site_ids: &HashMap<String, usize>,
+    patient_ids: &mut HashMap<String, usize>,
+    planning_date: Option<Date>,
+    longest_list: Option<u32>,
+) -> Option<Patient> {
+    let pb::Patient {
+        id,
+        specialty,
+        procedure,
+        expected_minutes,
+        age_months,
+        priority,
+        date_listed,
+        rtt_clock_start,
+        preop,
+        complex,
+        ebi_approved,
+        accepted_site_ids,
+        surgeon,
+        unavailable,
+        diabetes,
+        latex_allergy,
+        accepts_adult_services,
+    } = patient;
+    let path = |f: &str| format!("patients[{i}].{f}");
+    v.id(path("id"), &id, patient_ids, i, "patients");
+    v.text(path("specialty"), &specialty, true);
+    if !is_opcs(&procedure) {
+        v.add(path("procedure"), "not an OPCS-4 code (e.g. F34.1)");
+    }
+    let minutes = v.minutes(path("expected_minutes"), expected_minutes);
+    if let (Some(m), Some(longest)) = (minutes, longest_list) {
+        if m > longest {
+            v.add(path("expected_minutes"), "longer than any session in the request");
+        }
+    }
+    let age = v.months(path("age_months"), age_months);
+    let priority = enum_value(v, path("priority"), priority, |raw| match pb::Priority::try_from(raw).ok()? {
+        pb::Priority::P2 => Some(Priority::P2),
+        pb::Priority::P3 => Some(Priority::P3),
+        pb::Priority::P4 => Some(Priority::P4),
+        pb::Priority::Unspecified => None,
+    });
+    let listed = v.date(path("date_listed"), &date_listed);
+    let clock = v.date(path("rtt_clock_start"), &rtt_clock_start);
+    if let Some(plan) = planning_date {
+        if listed.is_some_and(|d| d > plan) {
+            v.add(path("date_listed"), "after the planning date");
+        }
+        if clock.is_some_and(|d| d > plan) {
+            v.add(path("rtt_clock_start"), "after the planning date");
+        }
+    }
+    let (preop_status, preop_date) = match preop {
+        None => {
+            v.add(path("preop"), "required");
+            (None, None)
+        }
+        Some(pb::PreopAssessment { status, date }) => {
+            let status = enum_value(v, path("preop.status"), status, |raw| match pb::PreopStatus::try_from(raw).ok()? {
+                pb::PreopStatus::NotDone => Some(PreopStatus::NotDone),
+                pb::PreopStatus::Booked => Some(PreopStatus::Booked),
+                pb::PreopStatus::Completed => Some(PreopStatus::Completed),
+                pb::PreopStatus::Unspecified => None,
+            });
+            let date = date.and_then(|d| v.date(path("preop.date"), &d));
+            if status == Some(PreopStatus::Completed) {
+                match (date, planning_date) {
+                    (None, _) => v.add(path("preop.date"), "required when the assessment is COMPLETED"),
+                    (Some(d), Some(plan)) if d > plan => {
+                        v.add(path("preop.date"), "a COMPLETED assessment cannot be after the planning date")
+                    }
+                    _ => {}
+                }
+            }
+            (status, date)
+        }
+    };
+    let accepted_sites = if accepted_site_ids.is_empty() {
+        Some(None)
+    } else {
+        let mut seen = HashSet::new();
+        let mut ok = true;
+        let ixs: Vec<usize> = accepted_site_ids
+            .iter()
+            .enumerate()
+            .filter_map(|(j, sid)| {
+                let field = format!("patients[{i}].accepted_site_ids[{j}]");
+                if !seen.insert(sid) {
+                    v.add(field, "duplicate site");
+                    ok = false;
+                    return None;
+                }
+                let ix = site_ids.get(sid).copied();
+                if ix.is_none() {
+                    v.add(field, "unknown site");
+                    ok = false;
+                }
+                ix
+            })
+            .collect();
+        ok.then_some(Some(ixs))
+    };
+    if let Some(s) = &surgeon {
+        v.text(path("surgeon"), s, true);
+    }
+    let mut ranges = Vec::with_capacity(unavailable.len());
+    let mut ranges_ok = true;
+    for (j, range) in unavailable.into_iter().enumerate() {
+        let pb::DateRange { from, to } = range;
+        let from = v.date(format!("patients[{i}].unavailable[{j}].from"), &from);
+        let to = v.date(format!("patients[{i}].unavailable[{j}].to"), &to);
+        match (from, to) {
+            (Some(f), Some(t)) if f <= t => ranges.push((f, t)),
+            (Some(_), Some(_)) => {
+                v.add(format!("patients[{i}].unavailable[{j}]"), "`from` is after `to`");
+                ranges_ok = false;
+            }
+            _ => ranges_ok = false,
+        }
+    }
+    Some(Patient {
+        id,
+        specialty,
+        procedure,
+        minutes: minutes?,
+        age_months: age?,
+        priority: priority?,
+        date_listed: listed?,
+        rtt_clock_start: clock?,
+        preop_status: preop_status?,
+        preop_date,
+        complex,
+        ebi_approved,
+        accepted_sites: accepted_sites?,
+        surgeon,
+        unavailable: ranges_ok.then_some(ranges)?,
+        diabetes,
+        latex_allergy,
+        accepts_adult_services,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_opcs;
+
+    #[test]
+    fn opcs_shapes() {
+        for ok in ["F34", "F34.1", "D15.12"] {
+            assert!(is_opcs(ok), "{ok}");
+        }
+        for bad in ["", "f34", "F3", "F34.", "F34-1", "F34.123", "FF4.1"] {
+            assert!(!is_opcs(bad), "{bad}");
+        }
+    }
+}

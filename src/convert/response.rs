@@ -1,0 +1,163 @@
+//! Domain plan -> proto response.
+
+use crate::domain::{Phase, PlannerKind, PlanningRequest, Priority};
+use crate::plan::{Plan, PlanStatus};
+use crate::proto as pb;
+
+fn priority(p: Priority) -> pb::Priority {
+    match p {
+        Priority::P2 => pb::Priority::P2,
+        Priority::P3 => pb::Priority::P3,
+        Priority::P4 => pb::Priority::P4,
+    }
+}
+
+fn phase(p: Phase) -> pb::Phase {
+    match p {
+        Phase::Past => pb::Phase::Past,
+        Phase::Locked => pb::Phase::Locked,
+        Phase::Booking => pb::Phase::Booking,
+        Phase::Confirming => pb::Phase::Confirming,
+        Phase::Provisional => pb::Phase::Provisional,
+    }
+}
+
+pub fn planner(p: PlannerKind) -> pb::Planner {
+    match p {
+        PlannerKind::Optimiser => pb::Planner::Optimiser,
+        PlannerKind::Baseline => pb::Planner::Baseline,
+    }
+}
+
+fn hhmm(t: chrono::NaiveTime) -> String {
+    t.format("%H:%M").to_string()
+}
+
+/// The response for a plan of a request.
+pub fn to_response(req: &PlanningRequest, plan: &Plan) -> pb::ProposeAllocationsResponse {
+    let pid = |p: usize| req.patients[p].id.clone();
+    let sid = |s: usize| req.sessions[s].id.clone();
+    let sessions = plan
+        .lists
+        .iter()
+        .map(|l| {
+            let session = &req.sessions[l.session];
+            pb::SessionPlan {
+                session_id: session.id.clone(),
+                site_id: req.sites[session.site].id.clone(),
+                date: session.date.format("%Y-%m-%d").to_string(),
+                phase: phase(l.phase) as i32,
+                cases: l
+                    .cases
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| pb::Case {
+                        patient_id: pid(c.patient),
+                        position: i as i32 + 1,
+                        start_time: hhmm(c.start),
+                        end_time: hhmm(c.end),
+                        minutes: c.minutes as i32,
+                        existing: c.existing,
+                    })
+                    .collect(),
+                booked_minutes: l.booked_minutes as i32,
+                reserved_minutes: session.reserved_minutes as i32,
+                utilisation: round4(l.utilisation),
+                cases_target: l.cases_target as i32,
+                released: session.released,
+                release_candidate: l.release_candidate,
+            }
+        })
+        .collect();
+    let k = &plan.kpis;
+    let s = &plan.stats;
+    pb::ProposeAllocationsResponse {
+        status: match plan.status {
+            PlanStatus::Optimal => pb::PlanStatus::Optimal,
+            PlanStatus::Feasible => pb::PlanStatus::Feasible,
+            PlanStatus::NoSolution => pb::PlanStatus::NoSolution,
+        } as i32,
+        planner: planner(plan.planner) as i32,
+        sessions,
+        unallocated: plan
+            .unallocated
+            .iter()
+            .map(|u| pb::Unallocated {
+                patient_id: pid(u.patient),
+                reasons: u.reasons.iter().map(|r| r.code().to_string()).collect(),
+                detail: u.detail.clone(),
+            })
+            .collect(),
+        kpis: Some(pb::Kpis {
+            by_priority: k
+                .by_priority
+                .iter()
+                .map(|&(p, booked, left)| pb::PriorityCount {
+                    priority: priority(p) as i32,
+                    booked: booked as i32,
+                    unallocated: left as i32,
+                })
+                .collect(),
+            booked: k.booked as i32,
+            unallocated: k.unallocated as i32,
+            due_date_breaches: k.due_date_breaches as i32,
+            utilisation: round4(k.utilisation),
+            utilisation_by_site: k
+                .utilisation_by_site
+                .iter()
+                .map(|&(site, u, lists)| pb::SiteUtilisation {
+                    site_id: req.sites[site].id.clone(),
+                    utilisation: round4(u),
+                    lists: lists as i32,
+                })
+                .collect(),
+            lists_on_target: k.lists_on_target as i32,
+            lists_with_target: k.lists_with_target as i32,
+            over_18_weeks_booked: k.over_18_weeks_booked as i32,
+            over_18_weeks_left: k.over_18_weeks_left as i32,
+            over_52_weeks_booked: k.over_52_weeks_booked as i32,
+            over_52_weeks_left: k.over_52_weeks_left as i32,
+            moves: k.moves as i32,
+            release_candidates: k.release_candidates as i32,
+        }),
+        solver: Some(pb::SolverStats {
+            objective: round6(s.objective),
+            best_bound: round6(s.best_bound),
+            relative_gap: round6(s.relative_gap),
+            solve_seconds: round4(s.solve_seconds),
+            baseline_objective: round6(s.baseline_objective),
+            components: s.components as i32,
+            eligible_pairs: s.eligible_pairs as i32,
+            variables: s.variables as i32,
+            constraints: s.constraints as i32,
+            stop_reason: s.stop_reason.clone(),
+        }),
+        moves: plan
+            .moves
+            .iter()
+            .map(|m| pb::Move {
+                patient_id: pid(m.patient),
+                from_session_id: sid(m.from),
+                to_session_id: m.to.map(sid).unwrap_or_default(),
+            })
+            .collect(),
+        conflicts: plan
+            .conflicts
+            .iter()
+            .map(|c| pb::Conflict {
+                patient_id: pid(c.patient),
+                session_id: sid(c.session),
+                reasons: c.reasons.iter().map(|r| r.code().to_string()).collect(),
+            })
+            .collect(),
+        profile: req.profile.clone(),
+    }
+}
+
+fn round4(v: f64) -> f64 {
+    (v * 1e4).round() / 1e4
+}
+
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}

@@ -1,0 +1,228 @@
+//! Validated inputs, named after the ward: sites, sessions (lists), the booking pool and the
+//! bookings already held. Values of these types are valid by construction: they are only made by
+//! `convert::request` (from the API) or by code that upholds the same invariants (`synth`).
+//! No I/O here.
+
+pub mod calendar;
+
+pub use calendar::{months_between, Date, Phase};
+use chrono::NaiveTime;
+
+use crate::config::Policy;
+
+/// Index of a site, session or patient in its request.
+pub type SiteIx = usize;
+pub type SessionIx = usize;
+pub type PatientIx = usize;
+
+/// Clinical priority of a planned case (FSSA / RCS): P2 within 4 weeks, P3 within 3 months, P4 longer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    P2,
+    P3,
+    P4,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 3] = [Priority::P2, Priority::P3, Priority::P4];
+}
+
+/// Who a list is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListType {
+    Paediatric,
+    Mixed,
+    Adult,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreopStatus {
+    NotDone,
+    Booked,
+    Completed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookingState {
+    Offered,
+    Confirmed,
+}
+
+/// Which planner answers a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlannerKind {
+    #[default]
+    Optimiser,
+    Baseline,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    pub id: String,
+    pub name: String,
+    pub specialist_centre: bool,
+}
+
+/// A theatre session (list): a block of theatre time at one site, held by one specialty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub id: String,
+    pub site: SiteIx,
+    pub theatre: String,
+    pub date: Date,
+    pub start: NaiveTime,
+    pub minutes: u32,
+    pub specialty: String,
+    pub surgeon: Option<String>,
+    pub list_type: ListType,
+    pub min_age_months: Option<u32>,
+    pub max_age_months: Option<u32>,
+    pub paediatric_anaesthetist: bool,
+    /// Minutes already taken by cases outside the pool; they run after the children.
+    pub reserved_minutes: u32,
+    pub released: bool,
+    pub cases_per_list_target: Option<u32>,
+    pub hvlc_group: Option<String>,
+}
+
+/// A patient in the booking pool. `id` is an opaque pseudonym and is never logged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Patient {
+    pub id: String,
+    pub specialty: String,
+    pub procedure: String,
+    pub minutes: u32,
+    /// Whole months at the planning date.
+    pub age_months: u32,
+    pub priority: Priority,
+    pub date_listed: Date,
+    pub rtt_clock_start: Date,
+    pub preop_status: PreopStatus,
+    pub preop_date: Option<Date>,
+    /// Needs a specialist centre.
+    pub complex: bool,
+    pub ebi_approved: bool,
+    /// Sites the family accepts; `None` means any site in the request (mutual aid).
+    pub accepted_sites: Option<Vec<SiteIx>>,
+    pub surgeon: Option<String>,
+    /// Inclusive date ranges the family cannot come.
+    pub unavailable: Vec<(Date, Date)>,
+    pub diabetes: bool,
+    pub latex_allergy: bool,
+    pub accepts_adult_services: bool,
+}
+
+/// A booking the booking system already holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExistingBooking {
+    pub patient: PatientIx,
+    pub session: SessionIx,
+    pub state: BookingState,
+}
+
+/// A validated planning request: the world as of `planning_date` and the policy to plan it by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanningRequest {
+    pub planning_date: Date,
+    pub sites: Vec<Site>,
+    pub sessions: Vec<Session>,
+    pub patients: Vec<Patient>,
+    pub bookings: Vec<ExistingBooking>,
+    pub policy: Policy,
+    pub profile: String,
+    pub planner: PlannerKind,
+}
+
+impl PlanningRequest {
+    /// Days from the planning date to the session.
+    pub fn days_ahead(&self, s: SessionIx) -> i64 {
+        (self.sessions[s].date - self.planning_date).num_days()
+    }
+
+    /// The session's 6-4-2 phase.
+    pub fn phase(&self, s: SessionIx) -> Phase {
+        self.policy.phase(self.days_ahead(s))
+    }
+
+    /// The patient's age in whole months on the session's date.
+    pub fn age_at(&self, p: PatientIx, s: SessionIx) -> u32 {
+        let ahead = months_between(self.planning_date, self.sessions[s].date).max(0) as u32;
+        self.patients[p].age_months + ahead
+    }
+
+    /// Days from the planning date to the last session: the horizon of the plan (at least 1).
+    pub fn horizon_days(&self) -> i64 {
+        (0..self.sessions.len())
+            .map(|s| self.days_ahead(s))
+            .max()
+            .unwrap_or(0)
+            .max(1)
+    }
+
+    /// The last date the plan covers.
+    pub fn horizon_end(&self) -> Date {
+        self.planning_date + chrono::Duration::days(self.horizon_days())
+    }
+
+    /// Whole weeks (fractional) from the RTT clock start to the planning date.
+    pub fn weeks_waited(&self, p: PatientIx) -> f64 {
+        ((self.planning_date - self.patients[p].rtt_clock_start).num_days() as f64 / 7.0).max(0.0)
+    }
+
+    /// The date the patient's priority asks them to be treated by, if the priority has one.
+    pub fn due_date(&self, p: PatientIx) -> Option<Date> {
+        let patient = &self.patients[p];
+        let days = self.policy.priority.rule(patient.priority).due_days;
+        (days > 0).then(|| patient.date_listed + chrono::Duration::days(days))
+    }
+
+    /// The existing booking of a patient, if any (validation allows at most one).
+    pub fn booking_of(&self, p: PatientIx) -> Option<&ExistingBooking> {
+        self.bookings.iter().find(|b| b.patient == p)
+    }
+
+    /// A booking the planner may not move: every booking on a locked list, and every booking the
+    /// family has confirmed.
+    pub fn is_pinned(&self, b: &ExistingBooking) -> bool {
+        b.state == BookingState::Confirmed || self.phase(b.session) == Phase::Locked
+    }
+
+    /// Minutes a session offers to pool cases, counting a turnaround after every case: the last
+    /// case needs none unless reserved time follows it.
+    pub fn case_capacity(&self, s: SessionIx) -> i64 {
+        let session = &self.sessions[s];
+        let t = i64::from(self.policy.lists.turnaround_minutes);
+        let bonus = if session.reserved_minutes == 0 { t } else { 0 };
+        i64::from(session.minutes) - i64::from(session.reserved_minutes) + bonus
+    }
+
+    /// Minutes one case takes from `case_capacity`: its own and a turnaround.
+    pub fn case_load(&self, p: PatientIx) -> i64 {
+        i64::from(self.patients[p].minutes) + i64::from(self.policy.lists.turnaround_minutes)
+    }
+
+    /// The HVLC procedure group of a patient's procedure.
+    pub fn group_of(&self, p: PatientIx) -> Option<&str> {
+        self.policy.cases_per_list.group_of(&self.patients[p].procedure)
+    }
+
+    /// The cases-per-list target of a session: its own override, else its HVLC group's figure, else
+    /// its specialty's; scaled to its length. 0 means no target.
+    pub fn cases_target(&self, s: SessionIx) -> u32 {
+        let session = &self.sessions[s];
+        let cpl = &self.policy.cases_per_list;
+        if let Some(t) = session.cases_per_list_target {
+            return t;
+        }
+        let per_240 = match &session.hvlc_group {
+            Some(g) => cpl.groups.get(g).map(|g| g.per_240_minutes),
+            None => cpl.specialties.get(&session.specialty).copied(),
+        };
+        per_240.map_or(0, |v| crate::config::CasesPerList::scaled(v, session.minutes))
+    }
+
+    /// Patient weeks waited at the session's date exceed `weeks`.
+    pub fn waited_over(&self, p: PatientIx, weeks: i64) -> bool {
+        (self.planning_date - self.patients[p].rtt_clock_start).num_days() > weeks * 7
+    }
+}

@@ -1,0 +1,315 @@
+//! Planning a request end to end: eligibility, the baseline, decomposition into independent
+//! components, one HiGHS model per component (warm-started from the baseline, solved in parallel
+//! within the time limit), and assembly into a [`Plan`] with an honest global bound and gap.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::baseline;
+use crate::domain::{PlannerKind, PlanningRequest, SessionIx};
+use crate::model::highs_run::{self, Control, Incumbent, Stop};
+use crate::model::{self, Component, ListModel};
+use crate::objective;
+use crate::plan::{Plan, PlanStatus, SolverStats};
+use crate::rules;
+
+/// A progress event of a running solve, in plan terms (objective and bound of the whole plan).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    pub phase: &'static str,
+    pub best_objective: f64,
+    pub best_bound: f64,
+    pub relative_gap: f64,
+    pub elapsed_seconds: f64,
+}
+
+/// Callback for progress events.
+pub type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// How the caller steers a solve.
+#[derive(Clone, Default)]
+pub struct SolveOptions {
+    /// Set to stop the solve; the best plan found so far is returned.
+    pub cancel: Arc<AtomicBool>,
+    /// Wall-clock limit tighter than the policy's (e.g. from a gRPC deadline).
+    pub time_limit: Option<Duration>,
+    pub progress: Option<ProgressSink>,
+    /// Worker threads for independent components (default: available cores).
+    pub workers: Option<usize>,
+}
+
+/// Why a solve failed outright (bad input is refused before this point).
+#[derive(Debug, thiserror::Error)]
+pub enum SolveError {
+    #[error("solver failure: {0}")]
+    Solver(String),
+}
+
+/// Plans the request with the planner it names.
+pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolveError> {
+    let started = Instant::now();
+    let emit = |phase: &'static str, objective: f64, bound: f64| {
+        if let Some(sink) = &opts.progress {
+            sink(Progress {
+                phase,
+                best_objective: objective,
+                best_bound: bound,
+                relative_gap: SolverStats::gap(objective, bound),
+                elapsed_seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+    };
+    let options = {
+        let _span = tracing::debug_span!("eligibility").entered();
+        rules::eligible_sessions(req)
+    };
+    let pairs: usize = options.iter().map(Vec::len).sum();
+    let first_fit = baseline::first_fit(req, &options);
+    let baseline_objective = objective::evaluate(req, &first_fit);
+    let trivial = baseline::trivial_bound(req, &options);
+    emit("baseline", baseline_objective, trivial);
+
+    let mut stats = SolverStats {
+        baseline_objective,
+        eligible_pairs: pairs,
+        ..SolverStats::default()
+    };
+    if req.planner == PlannerKind::Baseline {
+        stats.best_bound = trivial;
+        stats.relative_gap = SolverStats::gap(baseline_objective, trivial);
+        stats.solve_seconds = started.elapsed().as_secs_f64();
+        stats.stop_reason = "baseline".into();
+        return Ok(Plan::build(req, first_fit, PlanStatus::Feasible, PlannerKind::Baseline, stats));
+    }
+
+    let comps = model::components(req, &options);
+    stats.components = comps.len();
+    let policy_limit = Duration::from_secs_f64(req.policy.solver.time_limit_seconds);
+    let limit = opts.time_limit.map_or(policy_limit, |t| t.min(policy_limit));
+    let deadline = started + limit;
+    let outcome = solve_components(req, &options, &comps, &first_fit, deadline, opts, &|objective, bound| {
+        emit("solve", objective, bound)
+    })?;
+
+    let mut assignment = first_fit.clone();
+    for (comp, result) in comps.iter().zip(&outcome) {
+        for &p in &comp.patients {
+            assignment[p] = result.assignment.iter().find(|(q, _)| *q == p).map(|(_, s)| *s);
+        }
+    }
+    let constant = model::objective_constant(req);
+    let bound = constant + outcome.iter().map(|r| r.bound).sum::<f64>();
+    let value = objective::evaluate(req, &assignment);
+    stats.variables = outcome.iter().map(|r| r.variables).sum();
+    stats.constraints = outcome.iter().map(|r| r.constraints).sum();
+    stats.best_bound = bound.max(value);
+    stats.relative_gap = SolverStats::gap(value, stats.best_bound);
+    stats.solve_seconds = started.elapsed().as_secs_f64();
+    let cancelled = outcome.iter().any(|r| r.stop == Stop::Cancelled);
+    let all_optimal = outcome.iter().all(|r| r.stop == Stop::Optimal);
+    stats.stop_reason = if cancelled {
+        "cancelled"
+    } else if all_optimal {
+        "optimal"
+    } else {
+        "time_limit"
+    }
+    .into();
+    let status = if all_optimal && stats.relative_gap <= req.policy.solver.relative_gap + 1e-9 {
+        PlanStatus::Optimal
+    } else {
+        PlanStatus::Feasible
+    };
+    emit("done", value, stats.best_bound);
+    tracing::debug!(
+        components = comps.len(),
+        pairs,
+        objective = value,
+        bound = stats.best_bound,
+        gap = stats.relative_gap,
+        "optimiser finished"
+    );
+    Ok(Plan::build(req, assignment, status, PlannerKind::Optimiser, stats))
+}
+
+/// The result of one component, in plan terms.
+struct ComponentResult {
+    assignment: Vec<(usize, SessionIx)>,
+    /// Upper bound on the component's model objective.
+    bound: f64,
+    stop: Stop,
+    variables: usize,
+    constraints: usize,
+}
+
+fn solve_components(
+    req: &PlanningRequest,
+    options: &[Vec<SessionIx>],
+    comps: &[Component],
+    warm: &[Option<SessionIx>],
+    deadline: Instant,
+    opts: &SolveOptions,
+    report: &(dyn Fn(f64, f64) + Sync),
+) -> Result<Vec<ComponentResult>, SolveError> {
+    let workers = opts
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, comps.len().max(1));
+    let next = AtomicUsize::new(0);
+    let pairs_left = AtomicUsize::new(comps.iter().map(|c| c.pairs).sum());
+    // Per component: (objective, bound) known so far, in model terms, for progress reports.
+    let board: Mutex<Vec<(f64, f64)>> = Mutex::new(
+        comps
+            .iter()
+            .map(|c| (warm_value(req, c, options, warm), component_trivial_bound(req, c, options)))
+            .collect(),
+    );
+    let constant = model::objective_constant(req);
+    let publish = |board: &Vec<(f64, f64)>| {
+        let (o, b) = board.iter().fold((0.0, 0.0), |(o, b), (co, cb)| (o + co, b + cb));
+        report(constant + o, constant + b);
+    };
+    let results: Mutex<Vec<Option<Result<ComponentResult, SolveError>>>> =
+        Mutex::new((0..comps.len()).map(|_| None).collect());
+
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(comp) = comps.get(i) else { break };
+                let left = pairs_left.load(Ordering::SeqCst).max(1);
+                let now = Instant::now();
+                let remaining = deadline.saturating_duration_since(now).as_secs_f64();
+                let share = (comp.pairs as f64 / left as f64 * workers as f64).min(1.0);
+                let limit = (remaining * share).max(0.0);
+                let on_progress = |inc: Incumbent| {
+                    let mut b = board.lock().expect("progress board");
+                    let entry = &mut b[i];
+                    entry.0 = entry.0.max(inc.objective);
+                    if inc.bound.is_finite() {
+                        entry.1 = entry.1.min(inc.bound);
+                    }
+                    publish(&b);
+                };
+                let result = solve_one(req, options, comp, warm, limit, deadline, opts, &on_progress);
+                pairs_left.fetch_sub(comp.pairs, Ordering::SeqCst);
+                if let Ok(r) = &result {
+                    let mut b = board.lock().expect("progress board");
+                    b[i].1 = b[i].1.min(r.bound);
+                    publish(&b);
+                }
+                results.lock().expect("results")[i] = Some(result);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .expect("results")
+        .into_iter()
+        .map(|r| r.expect("every component is solved"))
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn solve_one(
+    req: &PlanningRequest,
+    options: &[Vec<SessionIx>],
+    comp: &Component,
+    warm: &[Option<SessionIx>],
+    time_limit: f64,
+    deadline: Instant,
+    opts: &SolveOptions,
+    on_progress: &(dyn Fn(Incumbent) + Sync),
+) -> Result<ComponentResult, SolveError> {
+    let model = {
+        let _span = tracing::trace_span!("build_model", pairs = comp.pairs).entered();
+        ListModel::build(req, comp, options)
+    };
+    let start = model.values_for(req, warm);
+    let warm_assignment: Vec<(usize, SessionIx)> =
+        comp.patients.iter().filter_map(|&p| warm[p].map(|s| (p, s))).collect();
+    let warm_obj = warm_value(req, comp, options, warm);
+    let trivial = component_trivial_bound(req, comp, options);
+    let (variables, constraints) = (model.variables, model.constraints);
+    let control = Control { cancel: &opts.cancel, deadline, on_progress };
+    let run = {
+        let _span = tracing::trace_span!("highs", pairs = comp.pairs).entered();
+        highs_run::run(model.problem, &start, &req.policy.solver, time_limit, &control)
+    }
+    .map_err(SolveError::Solver)?;
+    let bound = run.bound.min(trivial).max(warm_obj);
+    let chosen: Option<Vec<(usize, SessionIx)>> = run.columns.as_ref().map(|cols| {
+        model.x.iter().zip(cols).filter(|(_, v)| **v > 0.5).map(|(&(p, s, _), _)| (p, s)).collect()
+    });
+    // Keep HiGHS's plan only if it is a valid allocation at least as good as the warm start.
+    let assignment = match chosen {
+        Some(c) if valid_allocation(req, comp, &c) && assignment_value(req, comp, options, &c) >= warm_obj - 1e-7 => c,
+        _ => warm_assignment,
+    };
+    Ok(ComponentResult { assignment, bound, stop: run.stop, variables, constraints })
+}
+
+/// One list per patient, capacity respected (rounded values re-checked).
+fn valid_allocation(req: &PlanningRequest, comp: &Component, chosen: &[(usize, SessionIx)]) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    if !chosen.iter().all(|(p, _)| seen.insert(*p)) {
+        return false;
+    }
+    comp.sessions.iter().all(|&s| {
+        let load: i64 = chosen.iter().filter(|(_, t)| *t == s).map(|(p, _)| req.case_load(*p)).sum();
+        let pinned: i64 = req
+            .bookings
+            .iter()
+            .filter(|b| b.session == s && req.is_pinned(b))
+            .map(|b| req.case_load(b.patient))
+            .sum();
+        load <= req.case_capacity(s).max(pinned)
+    })
+}
+
+/// The model objective of a component under a given allocation of its patients.
+fn assignment_value(req: &PlanningRequest, comp: &Component, options: &[Vec<SessionIx>], chosen: &[(usize, SessionIx)]) -> f64 {
+    let mut a: Vec<Option<SessionIx>> = vec![None; req.patients.len()];
+    for &(p, s) in chosen {
+        a[p] = Some(s);
+    }
+    component_value(req, comp, options, &a)
+}
+
+fn warm_value(req: &PlanningRequest, comp: &Component, options: &[Vec<SessionIx>], warm: &[Option<SessionIx>]) -> f64 {
+    component_value(req, comp, options, warm)
+}
+
+/// Σ c[p,s] over the component's booked pairs, less its list-level costs.
+fn component_value(req: &PlanningRequest, comp: &Component, options: &[Vec<SessionIx>], a: &[Option<SessionIx>]) -> f64 {
+    let o = &req.policy.objective;
+    let mut value = 0.0;
+    let mut cases = std::collections::HashMap::<SessionIx, (u32, u32)>::new();
+    for &p in &comp.patients {
+        if let Some(s) = a[p].filter(|s| options[p].contains(s)) {
+            value += model::pair_coefficient(req, p, s);
+            let e = cases.entry(s).or_default();
+            e.0 += 1;
+            e.1 += req.patients[p].minutes;
+        }
+    }
+    for (&s, &(n, minutes)) in &cases {
+        value -= o.cases_per_list_shortfall * f64::from(req.cases_target(s).saturating_sub(n));
+        let used = f64::from(minutes + req.sessions[s].reserved_minutes);
+        value -= o.under_utilisation * (objective::utilisation_floor(req, s) - used).max(0.0);
+    }
+    value
+}
+
+/// Every patient at its best list, ignoring capacity and list costs: an upper bound.
+fn component_trivial_bound(req: &PlanningRequest, comp: &Component, options: &[Vec<SessionIx>]) -> f64 {
+    comp.patients
+        .iter()
+        .map(|&p| {
+            let best = options[p].iter().map(|&s| model::pair_coefficient(req, p, s)).fold(f64::NEG_INFINITY, f64::max);
+            let pinned = req.booking_of(p).is_some_and(|b| req.is_pinned(b));
+            if pinned { best } else { best.max(0.0) }
+        })
+        .sum()
+}
