@@ -1,1 +1,1 @@
-//! placeholder
+//! Independent plan checker (being written).

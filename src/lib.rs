@@ -24,3 +24,4 @@ pub mod plan;
 pub mod proto;
 pub mod rules;
 pub mod solve;
+pub mod synth;

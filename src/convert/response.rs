@@ -58,6 +58,8 @@ pub fn to_response(req: &PlanningRequest, plan: &Plan) -> pb::ProposeAllocations
                         end_time: hhmm(c.end),
                         minutes: c.minutes as i32,
                         existing: c.existing,
+                        priority: priority(req.patients[c.patient].priority) as i32,
+                        procedure: req.patients[c.patient].procedure.clone(),
                     })
                     .collect(),
                 booked_minutes: l.booked_minutes as i32,
@@ -66,6 +68,12 @@ pub fn to_response(req: &PlanningRequest, plan: &Plan) -> pb::ProposeAllocations
                 cases_target: l.cases_target as i32,
                 released: session.released,
                 release_candidate: l.release_candidate,
+                theatre: session.theatre.clone(),
+                specialty: session.specialty.clone(),
+                start_time: hhmm(session.start),
+                end_time: hhmm(session.start + chrono::Duration::minutes(i64::from(session.minutes))),
+                minutes: session.minutes as i32,
+                surgeon: session.surgeon.clone(),
             }
         })
         .collect();
@@ -84,6 +92,8 @@ pub fn to_response(req: &PlanningRequest, plan: &Plan) -> pb::ProposeAllocations
             .iter()
             .map(|u| pb::Unallocated {
                 patient_id: pid(u.patient),
+                priority: priority(req.patients[u.patient].priority) as i32,
+                specialty: req.patients[u.patient].specialty.clone(),
                 reasons: u.reasons.iter().map(|r| r.code().to_string()).collect(),
                 detail: u.detail.clone(),
             })

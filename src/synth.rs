@@ -1,0 +1,1 @@
+//! Realistic request generator (being written).
