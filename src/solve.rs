@@ -313,3 +313,24 @@ fn component_trivial_bound(req: &PlanningRequest, comp: &Component, options: &[V
         })
         .sum()
 }
+
+/// Plans the request and re-checks the plan with the independent checker. A plan the checker
+/// rejects is never returned: the baseline plan is tried instead, and if that fails too the
+/// request fails. Warnings name rule codes and counts only, never patients.
+pub fn plan_checked(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolveError> {
+    let first = plan(req, opts)?;
+    let violations = crate::check::check(req, &first);
+    if violations.is_empty() {
+        return Ok(first);
+    }
+    let rules: std::collections::BTreeSet<&str> = violations.iter().map(|v| v.rule).collect();
+    tracing::warn!(count = violations.len(), ?rules, "plan failed the plan checker; falling back to the baseline");
+    let mut fallback_req = req.clone();
+    fallback_req.planner = PlannerKind::Baseline;
+    let fallback = plan(&fallback_req, opts)?;
+    if crate::check::check(req, &fallback).is_empty() {
+        Ok(fallback)
+    } else {
+        Err(SolveError::Solver(format!("no plan passed the plan checker ({} violations)", violations.len())))
+    }
+}

@@ -1,0 +1,168 @@
+//! The server: the optimiser service behind an optional bearer-token interceptor, with gRPC health,
+//! server reflection, message-size limits, optional TLS / mutual TLS, Prometheus metrics on their
+//! own port, and graceful shutdown (health goes NOT_SERVING first, running solves finish within a
+//! grace period).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tonic::{Request, Status};
+
+use crate::metrics::Metrics;
+use crate::proto::theatre_optimiser_server::TheatreOptimiserServer;
+use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::service::{OptimiserService, ServiceConfig};
+
+/// TLS material, PEM files.
+#[derive(Debug, Clone)]
+pub struct TlsPaths {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// When set, clients must present a certificate signed by this CA (mutual TLS).
+    pub client_ca: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub tls: Option<TlsPaths>,
+    /// Bearer token every optimiser call must carry (`authorization: Bearer <token>`).
+    pub token: Option<String>,
+    /// Plaintext on a non-loopback address is refused unless the operator says so.
+    pub allow_plaintext: bool,
+    pub max_message_bytes: usize,
+    pub metrics_addr: Option<SocketAddr>,
+    /// How long running solves may take to finish after a shutdown signal.
+    pub grace: Duration,
+    pub service: ServiceConfig,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            tls: None,
+            token: None,
+            allow_plaintext: false,
+            max_message_bytes: 64 * 1024 * 1024,
+            metrics_addr: None,
+            grace: Duration::from_secs(30),
+            service: ServiceConfig::default(),
+        }
+    }
+}
+
+fn read(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Serves on `listener` until `shutdown` resolves, then drains within the grace period.
+pub async fn serve(
+    listener: TcpListener,
+    options: ServerOptions,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    if options.tls.is_none() && !addr.ip().is_loopback() && !options.allow_plaintext {
+        bail!("refusing plaintext gRPC on non-loopback address {addr}: configure TLS (--tls-cert/--tls-key) or pass --allow-plaintext");
+    }
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<TheatreOptimiserServer<OptimiserService>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+
+    let service = OptimiserService::new(options.service.clone(), metrics.clone());
+    let token = options.token.clone().map(|t| Arc::new(format!("Bearer {t}")));
+    let auth = move |request: Request<()>| -> Result<Request<()>, Status> {
+        match &token {
+            None => Ok(request),
+            Some(expected) => {
+                let given = request.metadata().get("authorization").and_then(|v| v.to_str().ok());
+                if given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes())) {
+                    Ok(request)
+                } else {
+                    Err(Status::unauthenticated("missing or wrong bearer token"))
+                }
+            }
+        }
+    };
+    let optimiser = TheatreOptimiserServer::new(service)
+        .max_decoding_message_size(options.max_message_bytes)
+        .max_encoding_message_size(options.max_message_bytes);
+    let optimiser = tonic::service::interceptor::InterceptedService::new(optimiser, auth);
+
+    let mut builder = Server::builder();
+    if let Some(tls) = &options.tls {
+        let identity = Identity::from_pem(read(&tls.cert)?, read(&tls.key)?);
+        let mut config = ServerTlsConfig::new().identity(identity);
+        if let Some(ca) = &tls.client_ca {
+            config = config.client_ca_root(Certificate::from_pem(read(ca)?));
+        }
+        builder = builder.tls_config(config)?;
+    }
+
+    let metrics_task = match options.metrics_addr {
+        Some(maddr) => {
+            let l = TcpListener::bind(maddr).await.with_context(|| format!("binding metrics on {maddr}"))?;
+            tracing::info!(addr = %l.local_addr()?, "metrics listening");
+            Some(tokio::spawn(crate::metrics::serve(l, metrics.clone())))
+        }
+        None => None,
+    };
+
+    // On shutdown: NOT_SERVING first, then stop accepting; tonic waits for running calls.
+    let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
+    let reporter = health_reporter.clone();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: health NOT_SERVING, draining running solves");
+        reporter.set_not_serving::<TheatreOptimiserServer<OptimiserService>>().await;
+        let _ = drained_tx.send(());
+    };
+    tracing::info!(%addr, tls = options.tls.is_some(), auth = options.token.is_some(), "serving");
+    let router = builder
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(optimiser)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+    let grace = options.grace;
+    tokio::pin!(router);
+    tokio::select! {
+        out = &mut router => out?,
+        _ = async { let _ = drained_rx.await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(grace_seconds = grace.as_secs_f64(), "grace period over; stopping with solves still running");
+        }
+    }
+    if let Some(task) = metrics_task {
+        task.abort();
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
