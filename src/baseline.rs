@@ -26,7 +26,11 @@ pub fn first_fit(req: &PlanningRequest, options: &[Vec<SessionIx>]) -> Vec<Optio
         .collect();
     queue.sort_by(|&a, &b| {
         let (pa, pb) = (&req.patients[a], &req.patients[b]);
-        (pa.priority, pa.rtt_clock_start, pa.id.as_str()).cmp(&(pb.priority, pb.rtt_clock_start, pb.id.as_str()))
+        (pa.priority, pa.rtt_clock_start, pa.id.as_str()).cmp(&(
+            pb.priority,
+            pb.rtt_clock_start,
+            pb.id.as_str(),
+        ))
     });
     let by_time = |s: &SessionIx| {
         let session = &req.sessions[*s];
@@ -58,10 +62,21 @@ pub fn trivial_bound(req: &PlanningRequest, options: &[Vec<SessionIx>]) -> f64 {
             let unbooked = -unbooked_cost(req, p) - if offered.is_some() { move_cost } else { 0.0 };
             let best = options[p]
                 .iter()
-                .map(|&s| booking_value(req, p, s) - if offered.is_some_and(|o| o != s) { move_cost } else { 0.0 })
+                .map(|&s| {
+                    booking_value(req, p, s)
+                        - if offered.is_some_and(|o| o != s) {
+                            move_cost
+                        } else {
+                            0.0
+                        }
+                })
                 .fold(f64::NEG_INFINITY, f64::max);
             let pinned = req.booking_of(p).is_some_and(|b| req.is_pinned(b));
-            if pinned { best } else { best.max(unbooked) }
+            if pinned {
+                best
+            } else {
+                best.max(unbooked)
+            }
         })
         .sum()
 }

@@ -231,19 +231,19 @@ impl Policy {
                     toml::Value::Integer(value as i64)
                 }
                 toml::Value::Boolean(_) => match value {
-                    v if v == 0.0 => toml::Value::Boolean(false),
-                    v if v == 1.0 => toml::Value::Boolean(true),
+                    0.0 => toml::Value::Boolean(false),
+                    1.0 => toml::Value::Boolean(true),
                     _ => return Err(bad("must be 0 or 1")),
                 },
                 _ => return Err(ConfigError::UnknownKey(key.to_string())),
             };
         }
-        let policy: Policy = tree.try_into().map_err(|e: toml::de::Error| {
-            ConfigError::BadValue {
+        let policy: Policy = tree
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::BadValue {
                 key: "overrides".to_string(),
                 message: e.message().to_string(),
-            }
-        })?;
+            })?;
         policy.validate()?;
         Ok(policy)
     }
@@ -267,8 +267,7 @@ impl Policy {
             return out("solver.threads", "must be in 1..=256");
         }
         let p = &self.phases;
-        if !(0 <= p.locked_days && p.locked_days <= p.booking_days && p.booking_days <= p.confirming_days)
-        {
+        if !(0 <= p.locked_days && p.locked_days <= p.booking_days && p.booking_days <= p.confirming_days) {
             return out(
                 "phases",
                 "need 0 <= locked_days <= booking_days <= confirming_days",
@@ -289,7 +288,11 @@ impl Policy {
         if self.preop.valid_days < 0 {
             return out("preop.valid_days", "must not be negative");
         }
-        for (name, rule) in [("P2", &self.priority.P2), ("P3", &self.priority.P3), ("P4", &self.priority.P4)] {
+        for (name, rule) in [
+            ("P2", &self.priority.P2),
+            ("P3", &self.priority.P3),
+            ("P4", &self.priority.P4),
+        ] {
             if !(rule.weight > 0.0 && rule.weight.is_finite()) {
                 return out(&format!("priority.{name}.weight"), "must be positive");
             }
@@ -322,12 +325,18 @@ impl Policy {
                 );
             }
             if g.prefixes.is_empty() {
-                return out(&format!("cases_per_list.groups.{name}.prefixes"), "must not be empty");
+                return out(
+                    &format!("cases_per_list.groups.{name}.prefixes"),
+                    "must not be empty",
+                );
             }
         }
         for (tfc, v) in &self.cases_per_list.specialties {
             if !(*v >= 0.0 && *v <= 100.0) {
-                return out(&format!("cases_per_list.specialties.{tfc}"), "must be in [0, 100]");
+                return out(
+                    &format!("cases_per_list.specialties.{tfc}"),
+                    "must be in [0, 100]",
+                );
             }
         }
         Ok(())
@@ -374,8 +383,10 @@ mod tests {
     fn high_intensity_differs_from_default() {
         let d = Policy::default_profile();
         let h = Policy::shipped("high-intensity").unwrap();
-        assert!(h.cases_per_list.groups["tonsillectomy"].per_240_minutes
-            > d.cases_per_list.groups["tonsillectomy"].per_240_minutes);
+        assert!(
+            h.cases_per_list.groups["tonsillectomy"].per_240_minutes
+                > d.cases_per_list.groups["tonsillectomy"].per_240_minutes
+        );
     }
 
     #[test]
@@ -413,13 +424,19 @@ mod tests {
             d.with_overrides([("objective.breach", f64::NAN)]),
             Err(ConfigError::BadValue { .. })
         ));
-        assert!(matches!(Policy::shipped("nope"), Err(ConfigError::UnknownProfile(_))));
+        assert!(matches!(
+            Policy::shipped("nope"),
+            Err(ConfigError::UnknownProfile(_))
+        ));
     }
 
     #[test]
     fn unknown_fields_in_a_profile_are_errors() {
         let text = SHIPPED_PROFILES[0].1.replace("[solver]", "[solver]\nbogus = 1");
-        assert!(matches!(Policy::from_toml("x", &text), Err(ConfigError::Parse { .. })));
+        assert!(matches!(
+            Policy::from_toml("x", &text),
+            Err(ConfigError::Parse { .. })
+        ));
     }
 
     #[test]
@@ -427,7 +444,10 @@ mod tests {
         let mut c = Policy::default_profile().cases_per_list;
         c.groups.insert(
             "special".into(),
-            ProcedureGroup { prefixes: vec!["F34.1".into()], per_240_minutes: 2.0 },
+            ProcedureGroup {
+                prefixes: vec!["F34.1".into()],
+                per_240_minutes: 2.0,
+            },
         );
         assert_eq!(c.group_of("F34.1"), Some("special"));
         assert_eq!(c.group_of("F34.2"), Some("tonsillectomy"));

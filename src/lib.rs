@@ -14,6 +14,7 @@
 //! 5. `check` independently re-checks every hard rule on the plan before it is returned.
 
 pub mod baseline;
+pub mod bench;
 pub mod check;
 pub mod config;
 pub mod convert;

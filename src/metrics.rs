@@ -59,20 +59,51 @@ impl Metrics {
         let counter = |out: &mut String, name: &str, help: &str, v: u64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
         };
-        counter(&mut out, "theatre_requests_total", "Planning requests received.", self.requests.load(Ordering::Relaxed));
-        counter(&mut out, "theatre_request_errors_total", "Requests answered with an error.", self.errors.load(Ordering::Relaxed));
-        counter(&mut out, "theatre_requests_refused_total", "Requests refused because the queue was full.", self.refused.load(Ordering::Relaxed));
-        counter(&mut out, "theatre_solves_cancelled_total", "Solves stopped because the client went away.", self.cancelled.load(Ordering::Relaxed));
+        counter(
+            &mut out,
+            "theatre_requests_total",
+            "Planning requests received.",
+            self.requests.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "theatre_request_errors_total",
+            "Requests answered with an error.",
+            self.errors.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "theatre_requests_refused_total",
+            "Requests refused because the queue was full.",
+            self.refused.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "theatre_solves_cancelled_total",
+            "Solves stopped because the client went away.",
+            self.cancelled.load(Ordering::Relaxed),
+        );
         let _ = writeln!(out, "# HELP theatre_solves_in_flight Solves running now.\n# TYPE theatre_solves_in_flight gauge\ntheatre_solves_in_flight {}", self.in_flight.load(Ordering::Relaxed));
         let _ = writeln!(out, "# HELP theatre_queue_depth Requests waiting for a solve slot.\n# TYPE theatre_queue_depth gauge\ntheatre_queue_depth {}", self.queue_depth().max(0));
         let h = self.solves.lock().expect("metrics");
         let _ = writeln!(out, "# HELP theatre_last_relative_gap Relative gap of the last plan.\n# TYPE theatre_last_relative_gap gauge\ntheatre_last_relative_gap {}", h.last_gap);
-        let _ = writeln!(out, "# HELP theatre_solve_seconds Time to plan a request.\n# TYPE theatre_solve_seconds histogram");
+        let _ = writeln!(
+            out,
+            "# HELP theatre_solve_seconds Time to plan a request.\n# TYPE theatre_solve_seconds histogram"
+        );
         for (i, bound) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "theatre_solve_seconds_bucket{{le=\"{bound}\"}} {}", h.counts[i]);
+            let _ = writeln!(
+                out,
+                "theatre_solve_seconds_bucket{{le=\"{bound}\"}} {}",
+                h.counts[i]
+            );
         }
         let _ = writeln!(out, "theatre_solve_seconds_bucket{{le=\"+Inf\"}} {}", h.count);
-        let _ = writeln!(out, "theatre_solve_seconds_sum {}\ntheatre_solve_seconds_count {}", h.sum, h.count);
+        let _ = writeln!(
+            out,
+            "theatre_solve_seconds_sum {}\ntheatre_solve_seconds_count {}",
+            h.sum, h.count
+        );
         out
     }
 }
@@ -81,7 +112,9 @@ impl Metrics {
 pub async fn serve(listener: tokio::net::TcpListener, metrics: std::sync::Arc<Metrics>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     loop {
-        let Ok((mut socket, _)) = listener.accept().await else { continue };
+        let Ok((mut socket, _)) = listener.accept().await else {
+            continue;
+        };
         let metrics = metrics.clone();
         tokio::spawn(async move {
             let mut buf = [0u8; 1024];

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveTime};
 
-use crate::domain::{Phase, PatientIx, PlannerKind, PlanningRequest, Priority, SessionIx};
+use crate::domain::{PatientIx, Phase, PlannerKind, PlanningRequest, Priority, SessionIx};
 use crate::objective;
 use crate::rules::{self, Reason};
 
@@ -136,7 +136,11 @@ impl Plan {
             .bookings
             .iter()
             .filter(|b| assignment[b.patient] != Some(b.session))
-            .map(|b| Move { patient: b.patient, from: b.session, to: assignment[b.patient] })
+            .map(|b| Move {
+                patient: b.patient,
+                from: b.session,
+                to: assignment[b.patient],
+            })
             .collect();
         let conflicts = req
             .bookings
@@ -144,11 +148,25 @@ impl Plan {
             .filter(|b| req.is_pinned(b))
             .filter_map(|b| {
                 let reasons = rules::pinned_reasons(req, b.patient, b.session);
-                (!reasons.is_empty()).then_some(Conflict { patient: b.patient, session: b.session, reasons })
+                (!reasons.is_empty()).then_some(Conflict {
+                    patient: b.patient,
+                    session: b.session,
+                    reasons,
+                })
             })
             .collect();
         let kpis = kpis(req, &assignment, &lists, moves.len());
-        Plan { status, planner, assignment, lists, unallocated, moves, conflicts, kpis, stats }
+        Plan {
+            status,
+            planner,
+            assignment,
+            lists,
+            unallocated,
+            moves,
+            conflicts,
+            kpis,
+            stats,
+        }
     }
 }
 
@@ -177,7 +195,13 @@ fn build_lists(req: &PlanningRequest, assignment: &[Option<SessionIx>]) -> Vec<L
                     let start = clock;
                     clock += Duration::minutes(i64::from(minutes));
                     let existing = req.booking_of(p).is_some_and(|b| b.session == s);
-                    CasePlan { patient: p, start, end: clock, minutes, existing }
+                    CasePlan {
+                        patient: p,
+                        start,
+                        end: clock,
+                        minutes,
+                        existing,
+                    }
                 })
                 .collect();
             let booked_minutes: u32 = cases.iter().map(|c| c.minutes).sum();
@@ -204,8 +228,16 @@ fn explain_unallocated(req: &PlanningRequest, assignment: &[Option<SessionIx>]) 
         .map(|p| {
             let patient_rules = rules::patient_reasons(req, p);
             if !patient_rules.is_empty() {
-                let detail = patient_rules.iter().map(|r| r.describe()).collect::<Vec<_>>().join("; ");
-                return Unallocated { patient: p, reasons: patient_rules, detail };
+                let detail = patient_rules
+                    .iter()
+                    .map(|r| r.describe())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                return Unallocated {
+                    patient: p,
+                    reasons: patient_rules,
+                    detail,
+                };
             }
             if !options[p].is_empty() {
                 return Unallocated {
@@ -221,7 +253,11 @@ fn explain_unallocated(req: &PlanningRequest, assignment: &[Option<SessionIx>]) 
             let same: Vec<SessionIx> = (0..req.sessions.len())
                 .filter(|&s| req.sessions[s].specialty == req.patients[p].specialty)
                 .collect();
-            let candidates = if same.is_empty() { (0..req.sessions.len()).collect() } else { same };
+            let candidates = if same.is_empty() {
+                (0..req.sessions.len()).collect()
+            } else {
+                same
+            };
             let mut counts: BTreeMap<Reason, usize> = BTreeMap::new();
             for &s in &candidates {
                 for r in rules::pair_reasons(req, p, s) {
@@ -235,17 +271,30 @@ fn explain_unallocated(req: &PlanningRequest, assignment: &[Option<SessionIx>]) 
             let detail = if candidates.is_empty() {
                 "the request has no lists".to_string()
             } else {
-                let parts: Vec<String> =
-                    ranked.iter().map(|(r, n)| format!("{n} ruled out by {}", r.code())).collect();
-                format!("none of {} candidate list(s) takes the patient: {}", candidates.len(), parts.join(", "))
+                let parts: Vec<String> = ranked
+                    .iter()
+                    .map(|(r, n)| format!("{n} ruled out by {}", r.code()))
+                    .collect();
+                format!(
+                    "none of {} candidate list(s) takes the patient: {}",
+                    candidates.len(),
+                    parts.join(", ")
+                )
             };
-            Unallocated { patient: p, reasons, detail }
+            Unallocated {
+                patient: p,
+                reasons,
+                detail,
+            }
         })
         .collect()
 }
 
 fn kpis(req: &PlanningRequest, assignment: &[Option<SessionIx>], lists: &[ListPlan], moves: usize) -> Kpis {
-    let mut k = Kpis { moves: moves as u32, ..Kpis::default() };
+    let mut k = Kpis {
+        moves: moves as u32,
+        ..Kpis::default()
+    };
     for prio in Priority::ALL {
         let (mut booked, mut left) = (0, 0);
         for (p, s) in assignment.iter().enumerate() {
@@ -281,9 +330,16 @@ fn kpis(req: &PlanningRequest, assignment: &[Option<SessionIx>], lists: &[ListPl
     let used: Vec<&ListPlan> = lists.iter().filter(|l| !l.cases.is_empty()).collect();
     k.utilisation = mean(used.iter().map(|l| l.utilisation.min(1.0)));
     for site in 0..req.sites.len() {
-        let at: Vec<&&ListPlan> = used.iter().filter(|l| req.sessions[l.session].site == site).collect();
+        let at: Vec<&&ListPlan> = used
+            .iter()
+            .filter(|l| req.sessions[l.session].site == site)
+            .collect();
         if !at.is_empty() {
-            k.utilisation_by_site.push((site, mean(at.iter().map(|l| l.utilisation.min(1.0))), at.len() as u32));
+            k.utilisation_by_site.push((
+                site,
+                mean(at.iter().map(|l| l.utilisation.min(1.0))),
+                at.len() as u32,
+            ));
         }
     }
     for l in &used {

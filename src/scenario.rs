@@ -10,23 +10,37 @@ use crate::proto as pb;
 use crate::service::ProposeError;
 
 /// The base request (named `base`) and one full request per scenario, in order.
-pub fn expand(request: &pb::CompareScenariosRequest) -> Result<Vec<(String, pb::ProposeAllocationsRequest)>, ProposeError> {
+pub fn expand(
+    request: &pb::CompareScenariosRequest,
+) -> Result<Vec<(String, pb::ProposeAllocationsRequest)>, ProposeError> {
     let base = request.base.clone().ok_or_else(|| {
-        InvalidRequest(vec![FieldViolation { field: "base".into(), description: "required".into() }])
+        InvalidRequest(vec![FieldViolation {
+            field: "base".into(),
+            description: "required".into(),
+        }])
     })?;
     let mut out = vec![("base".to_string(), base.clone())];
     let mut violations = Vec::new();
     let mut names = BTreeSet::new();
     for (i, scenario) in request.scenarios.iter().enumerate() {
         if scenario.name.trim().is_empty() {
-            violations.push(FieldViolation { field: format!("scenarios[{i}].name"), description: "required".into() });
+            violations.push(FieldViolation {
+                field: format!("scenarios[{i}].name"),
+                description: "required".into(),
+            });
         } else if scenario.name == "base" || !names.insert(scenario.name.clone()) {
-            violations.push(FieldViolation { field: format!("scenarios[{i}].name"), description: "duplicate scenario name".into() });
+            violations.push(FieldViolation {
+                field: format!("scenarios[{i}].name"),
+                description: "duplicate scenario name".into(),
+            });
         }
         let mut r = base.clone();
         for (j, change) in scenario.changes.iter().enumerate() {
             if let Err(description) = apply(&mut r, change) {
-                violations.push(FieldViolation { field: format!("scenarios[{i}].changes[{j}]"), description });
+                violations.push(FieldViolation {
+                    field: format!("scenarios[{i}].changes[{j}]"),
+                    description,
+                });
             }
         }
         out.push((scenario.name.clone(), r));
@@ -45,7 +59,9 @@ fn drop_bookings(r: &mut pb::ProposeAllocationsRequest, keep: impl Fn(&pb::Exist
 /// Applies one change to a request.
 pub fn apply(r: &mut pb::ProposeAllocationsRequest, change: &pb::ScenarioChange) -> Result<(), String> {
     use pb::scenario_change::Change;
-    let Some(change) = &change.change else { return Err("empty change".into()) };
+    let Some(change) = &change.change else {
+        return Err("empty change".into());
+    };
     match change {
         Change::AddSession(s) => r.sessions.push(s.clone()),
         Change::RemoveSessionId(id) => {
@@ -100,7 +116,10 @@ pub fn apply(r: &mut pb::ProposeAllocationsRequest, change: &pb::ScenarioChange)
         }
         Change::Profile(name) => r.policy.get_or_insert_with(Default::default).profile = name.clone(),
         Change::SetOverride(o) => {
-            r.policy.get_or_insert_with(Default::default).overrides.insert(o.key.clone(), o.value);
+            r.policy
+                .get_or_insert_with(Default::default)
+                .overrides
+                .insert(o.key.clone(), o.value);
         }
         Change::MutualAid(aid) => {
             if !r.sites.iter().any(|s| s.id == aid.site_id) {
@@ -122,16 +141,25 @@ pub fn apply(r: &mut pb::ProposeAllocationsRequest, change: &pb::ScenarioChange)
 }
 
 fn booked(plan: &pb::ProposeAllocationsResponse) -> BTreeSet<String> {
-    plan.sessions.iter().flat_map(|s| s.cases.iter().map(|c| c.patient_id.clone())).collect()
+    plan.sessions
+        .iter()
+        .flat_map(|s| s.cases.iter().map(|c| c.patient_id.clone()))
+        .collect()
 }
 
 fn by_priority(k: &pb::Kpis, p: pb::Priority) -> i32 {
-    k.by_priority.iter().find(|c| c.priority == p as i32).map_or(0, |c| c.booked)
+    k.by_priority
+        .iter()
+        .find(|c| c.priority == p as i32)
+        .map_or(0, |c| c.booked)
 }
 
 /// A scenario's KPIs less the base's.
 pub fn delta(base: &pb::ProposeAllocationsResponse, other: &pb::ProposeAllocationsResponse) -> pb::KpiDelta {
-    let (b, o) = (base.kpis.clone().unwrap_or_default(), other.kpis.clone().unwrap_or_default());
+    let (b, o) = (
+        base.kpis.clone().unwrap_or_default(),
+        other.kpis.clone().unwrap_or_default(),
+    );
     let obj = |r: &pb::ProposeAllocationsResponse| r.solver.as_ref().map_or(0.0, |s| s.objective);
     pb::KpiDelta {
         booked: o.booked - b.booked,
@@ -151,7 +179,9 @@ pub fn delta(base: &pb::ProposeAllocationsResponse, other: &pb::ProposeAllocatio
 /// The comparison of planned scenarios; the first plan is the base.
 pub fn compare(plans: Vec<(String, pb::ProposeAllocationsResponse)>) -> pb::CompareScenariosResponse {
     let mut plans = plans.into_iter();
-    let Some((base_name, base)) = plans.next() else { return pb::CompareScenariosResponse::default() };
+    let Some((base_name, base)) = plans.next() else {
+        return pb::CompareScenariosResponse::default();
+    };
     let base_booked = booked(&base);
     let scenarios = plans
         .map(|(name, plan)| {
@@ -166,7 +196,11 @@ pub fn compare(plans: Vec<(String, pb::ProposeAllocationsResponse)>) -> pb::Comp
         })
         .collect();
     pb::CompareScenariosResponse {
-        base: Some(pb::ScenarioResult { name: base_name, plan: Some(base), ..Default::default() }),
+        base: Some(pb::ScenarioResult {
+            name: base_name,
+            plan: Some(base),
+            ..Default::default()
+        }),
         scenarios,
     }
 }

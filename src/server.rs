@@ -73,7 +73,9 @@ pub async fn serve(
         bail!("refusing plaintext gRPC on non-loopback address {addr}: configure TLS (--tls-cert/--tls-key) or pass --allow-plaintext");
     }
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<TheatreOptimiserServer<OptimiserService>>().await;
+    health_reporter
+        .set_serving::<TheatreOptimiserServer<OptimiserService>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -85,7 +87,10 @@ pub async fn serve(
         match &token {
             None => Ok(request),
             Some(expected) => {
-                let given = request.metadata().get("authorization").and_then(|v| v.to_str().ok());
+                let given = request
+                    .metadata()
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok());
                 if given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes())) {
                     Ok(request)
                 } else {
@@ -111,7 +116,9 @@ pub async fn serve(
 
     let metrics_task = match options.metrics_addr {
         Some(maddr) => {
-            let l = TcpListener::bind(maddr).await.with_context(|| format!("binding metrics on {maddr}"))?;
+            let l = TcpListener::bind(maddr)
+                .await
+                .with_context(|| format!("binding metrics on {maddr}"))?;
             tracing::info!(addr = %l.local_addr()?, "metrics listening");
             Some(tokio::spawn(crate::metrics::serve(l, metrics.clone())))
         }
@@ -124,7 +131,9 @@ pub async fn serve(
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: health NOT_SERVING, draining running solves");
-        reporter.set_not_serving::<TheatreOptimiserServer<OptimiserService>>().await;
+        reporter
+            .set_not_serving::<TheatreOptimiserServer<OptimiserService>>()
+            .await;
         let _ = drained_tx.send(());
     };
     tracing::info!(%addr, tls = options.tls.is_some(), auth = options.token.is_some(), "serving");

@@ -70,7 +70,10 @@ impl From<ProposeError> for Status {
                 for v in &violations {
                     details.add_bad_request_violation(v.field.clone(), v.description.clone());
                 }
-                let msg = format!("invalid request: {} violation(s); see BadRequest details", violations.len());
+                let msg = format!(
+                    "invalid request: {} violation(s); see BadRequest details",
+                    violations.len()
+                );
                 Status::with_error_details(Code::InvalidArgument, msg, details)
             }
             ProposeError::TooLarge(msg) => Status::invalid_argument(msg),
@@ -110,7 +113,11 @@ pub struct OptimiserService {
 impl OptimiserService {
     pub fn new(config: ServiceConfig, metrics: Arc<Metrics>) -> Self {
         let slots = Arc::new(Semaphore::new(config.max_concurrent_solves.max(1)));
-        OptimiserService { config, slots, metrics }
+        OptimiserService {
+            config,
+            slots,
+            metrics,
+        }
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -165,9 +172,18 @@ impl OptimiserService {
         let arrived = Instant::now();
         let permit = self.slot().await?;
         let cancel = Arc::new(AtomicBool::new(false));
-        let guard = CancelOnDrop { flag: cancel.clone(), metrics: self.metrics.clone(), armed: true };
+        let guard = CancelOnDrop {
+            flag: cancel.clone(),
+            metrics: self.metrics.clone(),
+            armed: true,
+        };
         let time_limit = deadline.map(|d| d.saturating_sub(arrived.elapsed() + self.config.deadline_margin));
-        let opts = SolveOptions { cancel, time_limit, progress, workers: None };
+        let opts = SolveOptions {
+            cancel,
+            time_limit,
+            progress,
+            workers: None,
+        };
         let metrics = self.metrics.clone();
         let span = tracing::Span::current();
         metrics.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -242,10 +258,15 @@ impl TheatreOptimiser for OptimiserService {
     ) -> Result<Response<pb::ProposeAllocationsResponse>, Status> {
         let deadline = grpc_timeout(&request);
         self.metrics.requests.fetch_add(1, Ordering::Relaxed);
-        let span = tracing::info_span!("propose_allocations", sessions = request.get_ref().sessions.len(), patients = request.get_ref().patients.len());
+        let span = tracing::info_span!(
+            "propose_allocations",
+            sessions = request.get_ref().sessions.len(),
+            patients = request.get_ref().patients.len()
+        );
         let _e = span.enter();
         drop(_e);
-        let result = tracing::Instrument::instrument(self.run(request.into_inner(), deadline, None), span).await;
+        let result =
+            tracing::Instrument::instrument(self.run(request.into_inner(), deadline, None), span).await;
         if result.is_err() {
             self.metrics.errors.fetch_add(1, Ordering::Relaxed);
         }
@@ -317,9 +338,9 @@ impl TheatreOptimiser for OptimiserService {
 }
 
 /// Runs futures concurrently and collects their outputs in order.
-async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output>
+async fn futures_join_all<F>(futures: Vec<F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();

@@ -80,7 +80,13 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolveErr
         stats.relative_gap = SolverStats::gap(baseline_objective, trivial);
         stats.solve_seconds = started.elapsed().as_secs_f64();
         stats.stop_reason = "baseline".into();
-        return Ok(Plan::build(req, first_fit, PlanStatus::Feasible, PlannerKind::Baseline, stats));
+        return Ok(Plan::build(
+            req,
+            first_fit,
+            PlanStatus::Feasible,
+            PlannerKind::Baseline,
+            stats,
+        ));
     }
 
     let comps = model::components(req, &options);
@@ -88,9 +94,15 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolveErr
     let policy_limit = Duration::from_secs_f64(req.policy.solver.time_limit_seconds);
     let limit = opts.time_limit.map_or(policy_limit, |t| t.min(policy_limit));
     let deadline = started + limit;
-    let outcome = solve_components(req, &options, &comps, &first_fit, deadline, opts, &|objective, bound| {
-        emit("solve", objective, bound)
-    })?;
+    let outcome = solve_components(
+        req,
+        &options,
+        &comps,
+        &first_fit,
+        deadline,
+        opts,
+        &|objective, bound| emit("solve", objective, bound),
+    )?;
 
     let mut assignment = first_fit.clone();
     for (comp, result) in comps.iter().zip(&outcome) {
@@ -130,7 +142,13 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolveErr
         gap = stats.relative_gap,
         "optimiser finished"
     );
-    Ok(Plan::build(req, assignment, status, PlannerKind::Optimiser, stats))
+    Ok(Plan::build(
+        req,
+        assignment,
+        status,
+        PlannerKind::Optimiser,
+        stats,
+    ))
 }
 
 /// The result of one component, in plan terms.
@@ -162,7 +180,12 @@ fn solve_components(
     let board: Mutex<Vec<(f64, f64)>> = Mutex::new(
         comps
             .iter()
-            .map(|c| (warm_value(req, c, options, warm), component_trivial_bound(req, c, options)))
+            .map(|c| {
+                (
+                    warm_value(req, c, options, warm),
+                    component_trivial_bound(req, c, options),
+                )
+            })
             .collect(),
     );
     let constant = model::objective_constant(req);
@@ -227,27 +250,63 @@ fn solve_one(
         ListModel::build(req, comp, options)
     };
     let start = model.values_for(req, warm);
-    let warm_assignment: Vec<(usize, SessionIx)> =
-        comp.patients.iter().filter_map(|&p| warm[p].map(|s| (p, s))).collect();
+    let warm_assignment: Vec<(usize, SessionIx)> = comp
+        .patients
+        .iter()
+        .filter_map(|&p| warm[p].map(|s| (p, s)))
+        .collect();
     let warm_obj = warm_value(req, comp, options, warm);
     let trivial = component_trivial_bound(req, comp, options);
     let (variables, constraints) = (model.variables, model.constraints);
-    let control = Control { cancel: &opts.cancel, deadline, on_progress };
+    let control = Control {
+        cancel: &opts.cancel,
+        deadline,
+        on_progress,
+    };
     let run = {
         let _span = tracing::trace_span!("highs", pairs = comp.pairs).entered();
         highs_run::run(model.problem, &start, &req.policy.solver, time_limit, &control)
     }
     .map_err(SolveError::Solver)?;
+    tracing::debug!(
+        pairs = comp.pairs,
+        patients = comp.patients.len(),
+        lists = comp.sessions.len(),
+        time_limit,
+        stop = ?run.stop,
+        objective = run.objective,
+        bound = run.bound,
+        warm = warm_obj,
+        trivial,
+        "component solved"
+    );
     let bound = run.bound.min(trivial).max(warm_obj);
     let chosen: Option<Vec<(usize, SessionIx)>> = run.columns.as_ref().map(|cols| {
-        model.x.iter().zip(cols).filter(|(_, v)| **v > 0.5).map(|(&(p, s, _), _)| (p, s)).collect()
+        model
+            .x
+            .iter()
+            .zip(cols)
+            .filter(|(_, v)| **v > 0.5)
+            .map(|(&(p, s, _), _)| (p, s))
+            .collect()
     });
     // Keep HiGHS's plan only if it is a valid allocation at least as good as the warm start.
     let assignment = match chosen {
-        Some(c) if valid_allocation(req, comp, &c) && assignment_value(req, comp, options, &c) >= warm_obj - 1e-7 => c,
+        Some(c)
+            if valid_allocation(req, comp, &c)
+                && assignment_value(req, comp, options, &c) >= warm_obj - 1e-7 =>
+        {
+            c
+        }
         _ => warm_assignment,
     };
-    Ok(ComponentResult { assignment, bound, stop: run.stop, variables, constraints })
+    Ok(ComponentResult {
+        assignment,
+        bound,
+        stop: run.stop,
+        variables,
+        constraints,
+    })
 }
 
 /// One list per patient, capacity respected (rounded values re-checked).
@@ -257,7 +316,11 @@ fn valid_allocation(req: &PlanningRequest, comp: &Component, chosen: &[(usize, S
         return false;
     }
     comp.sessions.iter().all(|&s| {
-        let load: i64 = chosen.iter().filter(|(_, t)| *t == s).map(|(p, _)| req.case_load(*p)).sum();
+        let load: i64 = chosen
+            .iter()
+            .filter(|(_, t)| *t == s)
+            .map(|(p, _)| req.case_load(*p))
+            .sum();
         let pinned: i64 = req
             .bookings
             .iter()
@@ -269,7 +332,12 @@ fn valid_allocation(req: &PlanningRequest, comp: &Component, chosen: &[(usize, S
 }
 
 /// The model objective of a component under a given allocation of its patients.
-fn assignment_value(req: &PlanningRequest, comp: &Component, options: &[Vec<SessionIx>], chosen: &[(usize, SessionIx)]) -> f64 {
+fn assignment_value(
+    req: &PlanningRequest,
+    comp: &Component,
+    options: &[Vec<SessionIx>],
+    chosen: &[(usize, SessionIx)],
+) -> f64 {
     let mut a: Vec<Option<SessionIx>> = vec![None; req.patients.len()];
     for &(p, s) in chosen {
         a[p] = Some(s);
@@ -277,12 +345,22 @@ fn assignment_value(req: &PlanningRequest, comp: &Component, options: &[Vec<Sess
     component_value(req, comp, options, &a)
 }
 
-fn warm_value(req: &PlanningRequest, comp: &Component, options: &[Vec<SessionIx>], warm: &[Option<SessionIx>]) -> f64 {
+fn warm_value(
+    req: &PlanningRequest,
+    comp: &Component,
+    options: &[Vec<SessionIx>],
+    warm: &[Option<SessionIx>],
+) -> f64 {
     component_value(req, comp, options, warm)
 }
 
 /// Σ c[p,s] over the component's booked pairs, less its list-level costs.
-fn component_value(req: &PlanningRequest, comp: &Component, options: &[Vec<SessionIx>], a: &[Option<SessionIx>]) -> f64 {
+fn component_value(
+    req: &PlanningRequest,
+    comp: &Component,
+    options: &[Vec<SessionIx>],
+    a: &[Option<SessionIx>],
+) -> f64 {
     let o = &req.policy.objective;
     let mut value = 0.0;
     let mut cases = std::collections::HashMap::<SessionIx, (u32, u32)>::new();
@@ -307,9 +385,16 @@ fn component_trivial_bound(req: &PlanningRequest, comp: &Component, options: &[V
     comp.patients
         .iter()
         .map(|&p| {
-            let best = options[p].iter().map(|&s| model::pair_coefficient(req, p, s)).fold(f64::NEG_INFINITY, f64::max);
+            let best = options[p]
+                .iter()
+                .map(|&s| model::pair_coefficient(req, p, s))
+                .fold(f64::NEG_INFINITY, f64::max);
             let pinned = req.booking_of(p).is_some_and(|b| req.is_pinned(b));
-            if pinned { best } else { best.max(0.0) }
+            if pinned {
+                best
+            } else {
+                best.max(0.0)
+            }
         })
         .sum()
 }
@@ -324,13 +409,20 @@ pub fn plan_checked(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, 
         return Ok(first);
     }
     let rules: std::collections::BTreeSet<&str> = violations.iter().map(|v| v.rule).collect();
-    tracing::warn!(count = violations.len(), ?rules, "plan failed the plan checker; falling back to the baseline");
+    tracing::warn!(
+        count = violations.len(),
+        ?rules,
+        "plan failed the plan checker; falling back to the baseline"
+    );
     let mut fallback_req = req.clone();
     fallback_req.planner = PlannerKind::Baseline;
     let fallback = plan(&fallback_req, opts)?;
     if crate::check::check(req, &fallback).is_empty() {
         Ok(fallback)
     } else {
-        Err(SolveError::Solver(format!("no plan passed the plan checker ({} violations)", violations.len())))
+        Err(SolveError::Solver(format!(
+            "no plan passed the plan checker ({} violations)",
+            violations.len()
+        )))
     }
 }

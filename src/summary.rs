@@ -51,7 +51,11 @@ pub fn text(plan: &pb::ProposeAllocationsResponse) -> String {
             phase_name(s.phase),
             s.booked_minutes,
             s.minutes,
-            if s.reserved_minutes > 0 { format!(" + {} reserved", s.reserved_minutes) } else { String::new() },
+            if s.reserved_minutes > 0 {
+                format!(" + {} reserved", s.reserved_minutes)
+            } else {
+                String::new()
+            },
             s.utilisation * 100.0,
             s.cases.len(),
             s.cases_target,
@@ -73,7 +77,9 @@ pub fn text(plan: &pb::ProposeAllocationsResponse) -> String {
     }
     let mut by_reason: BTreeMap<&str, usize> = BTreeMap::new();
     for u in &plan.unallocated {
-        *by_reason.entry(u.reasons.first().map_or("?", String::as_str)).or_default() += 1;
+        *by_reason
+            .entry(u.reasons.first().map_or("?", String::as_str))
+            .or_default() += 1;
     }
     let _ = writeln!(out, "\nUnallocated: {}", plan.unallocated.len());
     for (reason, n) in by_reason {
@@ -82,7 +88,13 @@ pub fn text(plan: &pb::ProposeAllocationsResponse) -> String {
     if let Some(k) = &plan.kpis {
         let _ = writeln!(out, "\nKPIs: booked {} (", k.booked);
         for c in &k.by_priority {
-            let _ = writeln!(out, "  {} booked {}, left {}", priority_name(c.priority), c.booked, c.unallocated);
+            let _ = writeln!(
+                out,
+                "  {} booked {}, left {}",
+                priority_name(c.priority),
+                c.booked,
+                c.unallocated
+            );
         }
         let _ = writeln!(
             out,

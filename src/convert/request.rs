@@ -7,8 +7,8 @@ use chrono::NaiveTime;
 
 use crate::config::Policy;
 use crate::domain::{
-    BookingState, Date, ExistingBooking, ListType, Patient, PlannerKind, PlanningRequest,
-    PreopStatus, Priority, Session, Site,
+    BookingState, Date, ExistingBooking, ListType, Patient, PlannerKind, PlanningRequest, PreopStatus,
+    Priority, Session, Site,
 };
 use crate::proto as pb;
 
@@ -163,10 +163,18 @@ impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {
             .into_iter()
             .enumerate()
             .map(|(i, site)| {
-                let pb::Site { id, name, specialist_centre } = site;
+                let pb::Site {
+                    id,
+                    name,
+                    specialist_centre,
+                } = site;
                 v.id(format!("sites[{i}].id"), &id, &mut site_ids, i, "sites");
                 v.text(format!("sites[{i}].name"), &name, false);
-                Site { id, name, specialist_centre }
+                Site {
+                    id,
+                    name,
+                    specialist_centre,
+                }
             })
             .collect();
         if sites.is_empty() {
@@ -177,7 +185,15 @@ impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {
         let mut session_ids = HashMap::new();
         let mut converted_sessions = Vec::with_capacity(sessions.len());
         for (i, session) in sessions.into_iter().enumerate() {
-            if let Some(s) = convert_session(&mut v, i, session, &site_ids, &mut session_ids, planning_date, policy.as_ref()) {
+            if let Some(s) = convert_session(
+                &mut v,
+                i,
+                session,
+                &site_ids,
+                &mut session_ids,
+                planning_date,
+                policy.as_ref(),
+            ) {
                 converted_sessions.push(s);
             }
         }
@@ -187,7 +203,15 @@ impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {
         let mut patient_ids = HashMap::new();
         let mut converted_patients = Vec::with_capacity(patients.len());
         for (i, patient) in patients.into_iter().enumerate() {
-            if let Some(p) = convert_patient(&mut v, i, patient, &site_ids, &mut patient_ids, planning_date, longest_list) {
+            if let Some(p) = convert_patient(
+                &mut v,
+                i,
+                patient,
+                &site_ids,
+                &mut patient_ids,
+                planning_date,
+                longest_list,
+            ) {
                 converted_patients.push(p);
             }
         }
@@ -201,7 +225,11 @@ impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {
         let mut booked_patients: HashMap<String, usize> = HashMap::new();
         let mut bookings = Vec::with_capacity(existing_bookings.len());
         for (i, booking) in existing_bookings.into_iter().enumerate() {
-            let pb::ExistingBooking { patient_id, session_id, state } = booking;
+            let pb::ExistingBooking {
+                patient_id,
+                session_id,
+                state,
+            } = booking;
             let path = |f: &str| format!("existing_bookings[{i}].{f}");
             let patient = patient_ids.get(&patient_id).copied();
             if patient.is_none() {
@@ -214,17 +242,29 @@ impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {
                 v.add(path("session_id"), "booking on a RELEASED session");
             }
             if let Some(first) = booked_patients.get(&patient_id) {
-                v.add(path("patient_id"), format!("patient already booked (existing_bookings[{first}])"));
+                v.add(
+                    path("patient_id"),
+                    format!("patient already booked (existing_bookings[{first}])"),
+                );
             } else if patient.is_some() {
                 booked_patients.insert(patient_id.clone(), i);
             }
-            let state = enum_value(&mut v, path("state"), state, |raw| match pb::BookingState::try_from(raw).ok()? {
-                pb::BookingState::Offered => Some(BookingState::Offered),
-                pb::BookingState::Confirmed => Some(BookingState::Confirmed),
-                pb::BookingState::Unspecified => None,
-            });
+            let state = enum_value(
+                &mut v,
+                path("state"),
+                state,
+                |raw| match pb::BookingState::try_from(raw).ok()? {
+                    pb::BookingState::Offered => Some(BookingState::Offered),
+                    pb::BookingState::Confirmed => Some(BookingState::Confirmed),
+                    pb::BookingState::Unspecified => None,
+                },
+            );
             if let (Some(patient), Some(session), Some(state)) = (patient, session, state) {
-                bookings.push(ExistingBooking { patient, session, state });
+                bookings.push(ExistingBooking {
+                    patient,
+                    session,
+                    state,
+                });
             }
         }
 
@@ -254,8 +294,17 @@ impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {
 }
 
 fn convert_policy(v: &mut Violations, policy: Option<pb::Policy>) -> (Option<Policy>, String) {
-    let pb::Policy { profile, overrides, time_limit_seconds, relative_gap } = policy.unwrap_or_default();
-    let profile = if profile.is_empty() { "default".to_string() } else { profile };
+    let pb::Policy {
+        profile,
+        overrides,
+        time_limit_seconds,
+        relative_gap,
+    } = policy.unwrap_or_default();
+    let profile = if profile.is_empty() {
+        "default".to_string()
+    } else {
+        profile
+    };
     let base = match Policy::shipped(&profile) {
         Ok(p) => p,
         Err(e) => {
@@ -275,7 +324,9 @@ fn convert_policy(v: &mut Violations, policy: Option<pb::Policy>) -> (Option<Pol
     let mut ok = true;
     for (key, value) in &entries {
         let field = match key.as_str() {
-            "solver.time_limit_seconds" if time_limit_seconds.is_some() => "policy.time_limit_seconds".to_string(),
+            "solver.time_limit_seconds" if time_limit_seconds.is_some() => {
+                "policy.time_limit_seconds".to_string()
+            }
             "solver.relative_gap" if relative_gap.is_some() => "policy.relative_gap".to_string(),
             _ => format!("policy.overrides[{key}]"),
         };
@@ -329,7 +380,10 @@ fn convert_session(
         if d < plan {
             v.add(path("date"), "before the planning date");
         } else if (d - plan).num_days() > MAX_DAYS_AHEAD {
-            v.add(path("date"), format!("more than {MAX_DAYS_AHEAD} days after the planning date"));
+            v.add(
+                path("date"),
+                format!("more than {MAX_DAYS_AHEAD} days after the planning date"),
+            );
         }
     }
     let start = match NaiveTime::parse_from_str(&start_time, "%H:%M") {
@@ -349,12 +403,17 @@ fn convert_session(
     if let Some(s) = &surgeon {
         v.text(path("surgeon"), s, true);
     }
-    let list_type = enum_value(v, path("list_type"), list_type, |raw| match pb::ListType::try_from(raw).ok()? {
-        pb::ListType::Paediatric => Some(ListType::Paediatric),
-        pb::ListType::Mixed => Some(ListType::Mixed),
-        pb::ListType::Adult => Some(ListType::Adult),
-        pb::ListType::Unspecified => None,
-    });
+    let list_type = enum_value(
+        v,
+        path("list_type"),
+        list_type,
+        |raw| match pb::ListType::try_from(raw).ok()? {
+            pb::ListType::Paediatric => Some(ListType::Paediatric),
+            pb::ListType::Mixed => Some(ListType::Mixed),
+            pb::ListType::Adult => Some(ListType::Adult),
+            pb::ListType::Unspecified => None,
+        },
+    );
     let min_age = min_age_months.map(|m| v.months(path("min_age_months"), m));
     let max_age = max_age_months.map(|m| v.months(path("max_age_months"), m));
     if let (Some(Some(lo)), Some(Some(hi))) = (min_age, max_age) {
@@ -371,11 +430,16 @@ fn convert_session(
     } else {
         Some(reserved_minutes as u32)
     };
-    let released = enum_value(v, path("status"), status, |raw| match pb::SessionStatus::try_from(raw).ok()? {
-        pb::SessionStatus::Confirmed => Some(false),
-        pb::SessionStatus::Released => Some(true),
-        pb::SessionStatus::Unspecified => None,
-    });
+    let released = enum_value(
+        v,
+        path("status"),
+        status,
+        |raw| match pb::SessionStatus::try_from(raw).ok()? {
+            pb::SessionStatus::Confirmed => Some(false),
+            pb::SessionStatus::Released => Some(true),
+            pb::SessionStatus::Unspecified => None,
+        },
+    );
     if let Some(t) = cases_per_list_target {
         if !(0..=100).contains(&t) {
             v.add(path("cases_per_list_target"), "must be between 0 and 100");
@@ -383,7 +447,10 @@ fn convert_session(
     }
     if let (Some(g), Some(policy)) = (&hvlc_group, policy) {
         if !policy.cases_per_list.groups.contains_key(g) {
-            v.add(path("hvlc_group"), "not a procedure group of the policy (cases_per_list.groups)");
+            v.add(
+                path("hvlc_group"),
+                "not a procedure group of the policy (cases_per_list.groups)",
+            );
         }
     }
     Some(Session {
@@ -447,12 +514,17 @@ fn convert_patient(
         }
     }
     let age = v.months(path("age_months"), age_months);
-    let priority = enum_value(v, path("priority"), priority, |raw| match pb::Priority::try_from(raw).ok()? {
-        pb::Priority::P2 => Some(Priority::P2),
-        pb::Priority::P3 => Some(Priority::P3),
-        pb::Priority::P4 => Some(Priority::P4),
-        pb::Priority::Unspecified => None,
-    });
+    let priority = enum_value(
+        v,
+        path("priority"),
+        priority,
+        |raw| match pb::Priority::try_from(raw).ok()? {
+            pb::Priority::P2 => Some(Priority::P2),
+            pb::Priority::P3 => Some(Priority::P3),
+            pb::Priority::P4 => Some(Priority::P4),
+            pb::Priority::Unspecified => None,
+        },
+    );
     let listed = v.date(path("date_listed"), &date_listed);
     let clock = v.date(path("rtt_clock_start"), &rtt_clock_start);
     if let Some(plan) = planning_date {
@@ -469,19 +541,25 @@ fn convert_patient(
             (None, None)
         }
         Some(pb::PreopAssessment { status, date }) => {
-            let status = enum_value(v, path("preop.status"), status, |raw| match pb::PreopStatus::try_from(raw).ok()? {
-                pb::PreopStatus::NotDone => Some(PreopStatus::NotDone),
-                pb::PreopStatus::Booked => Some(PreopStatus::Booked),
-                pb::PreopStatus::Completed => Some(PreopStatus::Completed),
-                pb::PreopStatus::Unspecified => None,
-            });
+            let status = enum_value(
+                v,
+                path("preop.status"),
+                status,
+                |raw| match pb::PreopStatus::try_from(raw).ok()? {
+                    pb::PreopStatus::NotDone => Some(PreopStatus::NotDone),
+                    pb::PreopStatus::Booked => Some(PreopStatus::Booked),
+                    pb::PreopStatus::Completed => Some(PreopStatus::Completed),
+                    pb::PreopStatus::Unspecified => None,
+                },
+            );
             let date = date.and_then(|d| v.date(path("preop.date"), &d));
             if status == Some(PreopStatus::Completed) {
                 match (date, planning_date) {
                     (None, _) => v.add(path("preop.date"), "required when the assessment is COMPLETED"),
-                    (Some(d), Some(plan)) if d > plan => {
-                        v.add(path("preop.date"), "a COMPLETED assessment cannot be after the planning date")
-                    }
+                    (Some(d), Some(plan)) if d > plan => v.add(
+                        path("preop.date"),
+                        "a COMPLETED assessment cannot be after the planning date",
+                    ),
                     _ => {}
                 }
             }

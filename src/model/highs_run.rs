@@ -66,7 +66,10 @@ extern "C" fn callback(
         }
         CALLBACK_MIP_IMPROVING_SOLUTION if !out.is_null() => {
             let out = unsafe { &*out };
-            (control.on_progress)(Incumbent { objective: out.objective_function_value, bound: out.mip_dual_bound });
+            (control.on_progress)(Incumbent {
+                objective: out.objective_function_value,
+                bound: out.mip_dual_bound,
+            });
         }
         _ => {}
     }
@@ -80,7 +83,9 @@ pub fn run(
     time_limit: f64,
     control: &Control<'_>,
 ) -> Result<RunResult, String> {
-    let mut model = problem.try_into_inner().map_err(|e| format!("model rejected by HiGHS: {e}"))?;
+    let mut model = problem
+        .try_into_inner()
+        .map_err(|e| format!("model rejected by HiGHS: {e}"))?;
     model.make_quiet();
     model.set_option("time_limit", time_limit.max(0.001));
     model.set_option("mip_rel_gap", settings.relative_gap);
@@ -98,7 +103,12 @@ pub fn run(
     unsafe {
         let ptr = model.as_mut_ptr();
         highs_sys::Highs_setCallback(ptr, Some(callback), control as *const Control<'_> as *mut c_void);
-        for kind in [CALLBACK_SIMPLEX_INTERRUPT, CALLBACK_IPM_INTERRUPT, CALLBACK_MIP_IMPROVING_SOLUTION, CALLBACK_MIP_INTERRUPT] {
+        for kind in [
+            CALLBACK_SIMPLEX_INTERRUPT,
+            CALLBACK_IPM_INTERRUPT,
+            CALLBACK_MIP_IMPROVING_SOLUTION,
+            CALLBACK_MIP_INTERRUPT,
+        ] {
             highs_sys::Highs_startCallback(ptr, kind);
         }
     }
@@ -106,13 +116,17 @@ pub fn run(
     let solved = model.try_solve().map_err(|e| format!("HiGHS failed: {e:?}"))?;
     let status = solved.status();
     let stop = match status {
-        HighsModelStatus::Optimal | HighsModelStatus::ObjectiveBound | HighsModelStatus::ObjectiveTarget => Stop::Optimal,
+        HighsModelStatus::Optimal | HighsModelStatus::ObjectiveBound | HighsModelStatus::ObjectiveTarget => {
+            Stop::Optimal
+        }
         HighsModelStatus::ReachedInterrupt if control.cancel.load(Ordering::Relaxed) => Stop::Cancelled,
         HighsModelStatus::ReachedTimeLimit
         | HighsModelStatus::ReachedInterrupt
         | HighsModelStatus::ReachedIterationLimit
         | HighsModelStatus::ReachedSolutionLimit => Stop::TimeLimit,
-        HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible | HighsModelStatus::Unbounded => {
+        HighsModelStatus::Infeasible
+        | HighsModelStatus::UnboundedOrInfeasible
+        | HighsModelStatus::Unbounded => {
             return Err(format!("HiGHS reports the model {status:?}"));
         }
         other => return Err(format!("HiGHS stopped with status {other:?}")),
@@ -125,5 +139,10 @@ pub fn run(
         .unwrap_or(f64::INFINITY);
     let objective = solved.objective_value();
     let columns = feasible.then(|| solved.get_solution().columns().to_vec());
-    Ok(RunResult { columns, objective, bound, stop })
+    Ok(RunResult {
+        columns,
+        objective,
+        bound,
+        stop,
+    })
 }

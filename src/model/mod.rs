@@ -52,7 +52,11 @@ pub fn components(req: &PlanningRequest, options: &[Vec<SessionIx>]) -> Vec<Comp
             continue;
         }
         let root = find(&mut parent, p);
-        let c = by_root.entry(root).or_insert_with(|| Component { patients: vec![], sessions: vec![], pairs: 0 });
+        let c = by_root.entry(root).or_insert_with(|| Component {
+            patients: vec![],
+            sessions: vec![],
+            pairs: 0,
+        });
         c.patients.push(p);
         c.pairs += opts.len();
     }
@@ -81,7 +85,13 @@ pub fn pair_coefficient(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> f6
     let offered_here = req
         .booking_of(p)
         .is_some_and(|b| !req.is_pinned(b) && b.session == s);
-    booking_value(req, p, s) + unbooked_cost(req, p) + if offered_here { req.policy.objective.move_ } else { 0.0 }
+    booking_value(req, p, s)
+        + unbooked_cost(req, p)
+        + if offered_here {
+            req.policy.objective.move_
+        } else {
+            0.0
+        }
 }
 
 /// One component's model: the variables by name, ready to hand to HiGHS.
@@ -128,7 +138,11 @@ impl ListModel {
             }
             lists.push((s, y, short, under));
         }
-        let variables = x.len() + lists.iter().map(|l| 1 + l.2.is_some() as usize + l.3.is_some() as usize).sum::<usize>();
+        let variables = x.len()
+            + lists
+                .iter()
+                .map(|l| 1 + l.2.is_some() as usize + l.3.is_some() as usize)
+                .sum::<usize>();
         let mut problem = vars.maximise(objective).using(good_lp::solvers::highs::highs);
         let mut constraints = 0;
 
@@ -177,8 +191,10 @@ impl ListModel {
                     }
                     // under: under[s] ≥ floor[s]·y[s] − reserved[s]·y[s] − Σ_p minutes[p]·x[p,s].
                     if let Some(under) = under {
-                        let touch: Expression =
-                            cases.iter().map(|&(p, v)| f64::from(req.patients[p].minutes) * v).sum();
+                        let touch: Expression = cases
+                            .iter()
+                            .map(|&(p, v)| f64::from(req.patients[p].minutes) * v)
+                            .sum();
                         let floor = utilisation_floor(req, s) - f64::from(req.sessions[s].reserved_minutes);
                         problem.add_constraint((under + touch - floor * y).geq(0.0));
                         constraints += 1;
@@ -190,7 +206,13 @@ impl ListModel {
             }
             constraints += 1;
         }
-        ListModel { x, lists, problem, variables, constraints }
+        ListModel {
+            x,
+            lists,
+            problem,
+            variables,
+            constraints,
+        }
     }
 
     /// Values of every column for an allocation (a warm start), in the order the variables were
@@ -212,12 +234,20 @@ impl ListModel {
             let kept = n > 0;
             values.push(f64::from(u8::from(kept)));
             if short.is_some() {
-                let gap = if kept { f64::from(req.cases_target(s).saturating_sub(n)) } else { 0.0 };
+                let gap = if kept {
+                    f64::from(req.cases_target(s).saturating_sub(n))
+                } else {
+                    0.0
+                };
                 values.push(gap);
             }
             if under.is_some() {
                 let used = f64::from(minutes + req.sessions[s].reserved_minutes);
-                let gap = if kept { (utilisation_floor(req, s) - used).max(0.0) } else { 0.0 };
+                let gap = if kept {
+                    (utilisation_floor(req, s) - used).max(0.0)
+                } else {
+                    0.0
+                };
                 values.push(gap);
             }
         }

@@ -13,7 +13,7 @@ pub use age::{adult_list, age_band, paediatric_anaesthetist, paediatric_list, sp
 pub use order::{list_order, OrderKey};
 pub use phase::{locked_list, preop_ready, released, unavailable};
 pub use site::{accepted_site, complex_case};
-pub use specialty::{ebi, hvlc_group, surgeon, specialty};
+pub use specialty::{ebi, hvlc_group, specialty, surgeon};
 
 use crate::domain::{PatientIx, PlanningRequest, SessionIx};
 
@@ -40,6 +40,27 @@ pub enum Reason {
     /// No list in the request takes the patient.
     NoEligibleSession,
 }
+
+/// Every reason, for reading codes back.
+pub const ALL_REASONS: &[Reason] = &[
+    Reason::SessionReleased,
+    Reason::SpecialtyMismatch,
+    Reason::SurgeonMismatch,
+    Reason::HvlcGroupMismatch,
+    Reason::SiteNotAccepted,
+    Reason::ChildOnAdultList,
+    Reason::AdultOnPaediatricList,
+    Reason::OutsideAgeBand,
+    Reason::SpecialistCentreRequired,
+    Reason::PaediatricAnaesthetistRequired,
+    Reason::PreopNotReady,
+    Reason::LockedList,
+    Reason::Unavailable,
+    Reason::CaseTooLong,
+    Reason::EbiNotApproved,
+    Reason::Capacity,
+    Reason::NoEligibleSession,
+];
 
 impl Reason {
     /// The stable code used in responses.
@@ -77,8 +98,12 @@ impl Reason {
             Reason::AdultOnPaediatricList => "an adult cannot go on a paediatric list",
             Reason::OutsideAgeBand => "the patient's age is outside the list's age band",
             Reason::SpecialistCentreRequired => "an infant or complex case needs a specialist centre",
-            Reason::PaediatricAnaesthetistRequired => "a young child needs a paediatric anaesthetist on the list",
-            Reason::PreopNotReady => "the list is within T-4 weeks and the pre-operative assessment is not done or has expired",
+            Reason::PaediatricAnaesthetistRequired => {
+                "a young child needs a paediatric anaesthetist on the list"
+            }
+            Reason::PreopNotReady => {
+                "the list is within T-4 weeks and the pre-operative assessment is not done or has expired"
+            }
             Reason::LockedList => "the list is locked (T-2) and does not take new patients",
             Reason::Unavailable => "the family is unavailable on that date",
             Reason::CaseTooLong => "the case does not fit in the list's free minutes",
@@ -127,7 +152,10 @@ pub fn patient_reasons(req: &PlanningRequest, p: PatientIx) -> Vec<Reason> {
 
 /// Every pair rule the patient breaks on the session (empty: eligible as a new booking).
 pub fn pair_reasons(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Vec<Reason> {
-    PAIR_RULES.iter().filter_map(|rule| rule(req, p, s).err()).collect()
+    PAIR_RULES
+        .iter()
+        .filter_map(|rule| rule(req, p, s).err())
+        .collect()
 }
 
 /// The rules a pinned booking must still satisfy: all but those about taking new patients.
@@ -159,9 +187,10 @@ pub fn eligible_sessions(req: &PlanningRequest) -> Vec<Vec<SessionIx>> {
             continue;
         }
         let offered = req.booking_of(p).map(|b| b.session);
-        options.extend((0..req.sessions.len()).filter(|&s| {
-            eligible(req, p, s) || (Some(s) == offered && offered_may_stay(req, p, s))
-        }));
+        options.extend(
+            (0..req.sessions.len())
+                .filter(|&s| eligible(req, p, s) || (Some(s) == offered && offered_may_stay(req, p, s))),
+        );
     }
     by_patient
 }
@@ -173,3 +202,6 @@ fn offered_may_stay(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> bool {
         .iter()
         .all(|r| *r == Reason::PreopNotReady)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,7 @@
 //! When: released lists, 6-4-2 phases (locked lists, pre-op by T-4), and the family's dates.
 
 use super::{Reason, Verdict};
-use crate::domain::{Phase, PatientIx, PlanningRequest, PreopStatus, SessionIx};
+use crate::domain::{PatientIx, Phase, PlanningRequest, PreopStatus, SessionIx};
 
 /// A released list takes nobody.
 pub fn released(req: &PlanningRequest, _p: PatientIx, s: SessionIx) -> Verdict {

@@ -1,0 +1,142 @@
+//! The `bench` command: plans generated requests at each scale with the baseline and the
+//! optimiser in the same run, and reports sizes, times, objective, bound, gap and the
+//! optimiser/baseline ratio; optionally writes BENCHMARKS.md.
+
+use std::fmt::Write;
+use std::time::Instant;
+
+use crate::domain::{PlannerKind, PlanningRequest};
+use crate::solve::{plan, SolveOptions};
+use crate::synth::{generate, Scale};
+
+/// One measured instance.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub scale: Scale,
+    pub seed: u64,
+    pub patients: usize,
+    pub sessions: usize,
+    pub pairs: usize,
+    pub components: usize,
+    pub baseline_seconds: f64,
+    pub baseline_objective: f64,
+    pub solve_seconds: f64,
+    pub objective: f64,
+    pub bound: f64,
+    pub gap: f64,
+    pub status: String,
+    pub booked: u32,
+    pub baseline_booked: u32,
+    pub utilisation: f64,
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// Plans one generated instance with both planners.
+pub fn measure(scale: Scale, seed: u64, time_limit: Option<f64>) -> anyhow::Result<Row> {
+    let request = generate(scale, seed);
+    let mut req = PlanningRequest::try_from(request).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(t) = time_limit {
+        req.policy.solver.time_limit_seconds = t;
+    }
+    req.planner = PlannerKind::Baseline;
+    let t0 = Instant::now();
+    let base = plan(&req, &SolveOptions::default())?;
+    let baseline_seconds = t0.elapsed().as_secs_f64();
+    req.planner = PlannerKind::Optimiser;
+    let t1 = Instant::now();
+    let opt = plan(&req, &SolveOptions::default())?;
+    let solve_seconds = t1.elapsed().as_secs_f64();
+    let violations = crate::check::check(&req, &opt);
+    anyhow::ensure!(
+        violations.is_empty(),
+        "the plan checker rejected the optimiser's plan ({} violations)",
+        violations.len()
+    );
+    Ok(Row {
+        scale,
+        seed,
+        patients: req.patients.len(),
+        sessions: req.sessions.len(),
+        pairs: opt.stats.eligible_pairs,
+        components: opt.stats.components,
+        baseline_seconds,
+        baseline_objective: base.stats.objective,
+        solve_seconds,
+        objective: opt.stats.objective,
+        bound: opt.stats.best_bound,
+        gap: opt.stats.relative_gap,
+        status: format!("{:?}", opt.status).to_lowercase(),
+        booked: opt.kpis.booked,
+        baseline_booked: base.kpis.booked,
+        utilisation: opt.kpis.utilisation,
+        peak_rss_mib: peak_rss_mib(),
+    })
+}
+
+/// Peak resident memory of this process so far (Linux), MiB.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// The table of rows in Markdown.
+pub fn markdown(rows: &[Row]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "| scale | seed | patients | sessions | eligible pairs | components | baseline s | baseline objective | optimiser s | objective | bound | gap | status | objective − baseline | booked (baseline) | utilisation | peak RSS MiB |");
+    let _ = writeln!(
+        out,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| {:?} | {} | {} | {} | {} | {} | {:.3} | {:.1} | {:.3} | {:.1} | {:.1} | {:.3}% | {} | {:+.1} | {} ({}) | {:.1}% | {} |",
+            r.scale,
+            r.seed,
+            r.patients,
+            r.sessions,
+            r.pairs,
+            r.components,
+            r.baseline_seconds,
+            r.baseline_objective,
+            r.solve_seconds,
+            r.objective,
+            r.bound,
+            r.gap * 100.0,
+            r.status,
+            r.objective - r.baseline_objective,
+            r.booked,
+            r.baseline_booked,
+            r.utilisation * 100.0,
+            r.peak_rss_mib.map_or("-".to_string(), |m| format!("{m:.0}")),
+        );
+    }
+    out
+}
+
+/// The BENCHMARKS.md text for a run: machine, commit, command and the table.
+pub fn report(rows: &[Row], command: &str) -> String {
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map_or_else(|| "unknown".to_string(), |s| s.trim().to_string());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!(
+        "## Planner benchmark\n\nMachine: {cpu}, {cores} cores. Commit: {commit}. Command: `{command}` (release build).\n\
+         Baseline (first-fit) and optimiser run on the same generated request in the same process, one after the other.\n\
+         Objective: higher is better (issue 4 value function); bound: proven upper bound; gap = (bound − objective) / max(|bound|, 1).\n\n{}",
+        markdown(rows)
+    )
+}

@@ -1,0 +1,292 @@
+//! One passing and one failing case for every rule.
+
+use super::*;
+use crate::config::Policy;
+use crate::domain::*;
+
+fn d(s: &str) -> Date {
+    s.parse().unwrap()
+}
+
+/// One specialist site, one general site; one list 35 days out at the general site; one patient
+/// who fits it. Each test changes one thing.
+fn base() -> PlanningRequest {
+    PlanningRequest {
+        planning_date: d("2026-11-23"),
+        sites: vec![
+            Site {
+                id: "RCH".into(),
+                name: "RCH".into(),
+                specialist_centre: true,
+            },
+            Site {
+                id: "DGH".into(),
+                name: "DGH".into(),
+                specialist_centre: false,
+            },
+        ],
+        sessions: vec![Session {
+            id: "S1".into(),
+            site: 1,
+            theatre: "T1".into(),
+            date: d("2026-12-28"),
+            start: chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap(),
+            minutes: 240,
+            specialty: "120".into(),
+            surgeon: Some("Mr A".into()),
+            list_type: ListType::Paediatric,
+            min_age_months: None,
+            max_age_months: None,
+            paediatric_anaesthetist: false,
+            reserved_minutes: 0,
+            released: false,
+            cases_per_list_target: None,
+            hvlc_group: None,
+        }],
+        patients: vec![Patient {
+            id: "P1".into(),
+            specialty: "120".into(),
+            procedure: "F34.1".into(),
+            minutes: 50,
+            age_months: 60,
+            priority: Priority::P3,
+            date_listed: d("2026-09-01"),
+            rtt_clock_start: d("2026-08-01"),
+            preop_status: PreopStatus::NotDone,
+            preop_date: None,
+            complex: false,
+            ebi_approved: false,
+            accepted_sites: None,
+            surgeon: None,
+            unavailable: vec![],
+            diabetes: false,
+            latex_allergy: false,
+            accepts_adult_services: false,
+        }],
+        bookings: vec![],
+        policy: Policy::default_profile(),
+        profile: "default".into(),
+        planner: PlannerKind::Optimiser,
+    }
+}
+
+fn verdict(req: &PlanningRequest, rule: fn(&PlanningRequest, PatientIx, SessionIx) -> Verdict) -> Verdict {
+    rule(req, 0, 0)
+}
+
+#[test]
+fn the_base_pair_is_eligible() {
+    let req = base();
+    assert!(eligible(&req, 0, 0), "{:?}", pair_reasons(&req, 0, 0));
+}
+
+#[test]
+fn released() {
+    let mut req = base();
+    assert_eq!(verdict(&req, super::released), Ok(()));
+    req.sessions[0].released = true;
+    assert_eq!(verdict(&req, super::released), Err(Reason::SessionReleased));
+}
+
+#[test]
+fn specialty() {
+    let mut req = base();
+    assert_eq!(verdict(&req, super::specialty), Ok(()));
+    req.sessions[0].specialty = "171".into();
+    assert_eq!(verdict(&req, super::specialty), Err(Reason::SpecialtyMismatch));
+}
+
+#[test]
+fn surgeon() {
+    let mut req = base();
+    req.patients[0].surgeon = Some("Mr A".into());
+    assert_eq!(verdict(&req, super::surgeon), Ok(()));
+    req.patients[0].surgeon = Some("Ms B".into());
+    assert_eq!(verdict(&req, super::surgeon), Err(Reason::SurgeonMismatch));
+}
+
+#[test]
+fn hvlc_group() {
+    let mut req = base();
+    req.sessions[0].hvlc_group = Some("tonsillectomy".into());
+    assert_eq!(verdict(&req, super::hvlc_group), Ok(()));
+    req.patients[0].procedure = "D15.1".into();
+    assert_eq!(verdict(&req, super::hvlc_group), Err(Reason::HvlcGroupMismatch));
+}
+
+#[test]
+fn accepted_site() {
+    let mut req = base();
+    req.patients[0].accepted_sites = Some(vec![1]);
+    assert_eq!(verdict(&req, super::accepted_site), Ok(()));
+    req.patients[0].accepted_sites = Some(vec![0]);
+    assert_eq!(verdict(&req, super::accepted_site), Err(Reason::SiteNotAccepted));
+}
+
+#[test]
+fn adult_list() {
+    let mut req = base();
+    req.sessions[0].list_type = ListType::Adult;
+    req.patients[0].age_months = 200;
+    assert_eq!(verdict(&req, super::adult_list), Err(Reason::ChildOnAdultList));
+    req.patients[0].accepts_adult_services = true;
+    assert_eq!(verdict(&req, super::adult_list), Ok(()));
+    req.patients[0].age_months = 100;
+    assert_eq!(verdict(&req, super::adult_list), Err(Reason::ChildOnAdultList));
+}
+
+#[test]
+fn paediatric_list() {
+    let mut req = base();
+    req.patients[0].age_months = 214;
+    assert_eq!(verdict(&req, super::paediatric_list), Ok(()));
+    // 216 months at the list's date (one month after planning): an adult.
+    req.patients[0].age_months = 215;
+    assert_eq!(
+        verdict(&req, super::paediatric_list),
+        Err(Reason::AdultOnPaediatricList)
+    );
+}
+
+#[test]
+fn age_band() {
+    let mut req = base();
+    req.sessions[0].min_age_months = Some(36);
+    req.sessions[0].max_age_months = Some(120);
+    assert_eq!(verdict(&req, super::age_band), Ok(()));
+    req.patients[0].age_months = 30;
+    assert_eq!(verdict(&req, super::age_band), Err(Reason::OutsideAgeBand));
+    req.patients[0].age_months = 130;
+    assert_eq!(verdict(&req, super::age_band), Err(Reason::OutsideAgeBand));
+}
+
+#[test]
+fn specialist_age() {
+    let mut req = base();
+    req.patients[0].age_months = 10;
+    assert_eq!(
+        verdict(&req, super::specialist_age),
+        Err(Reason::SpecialistCentreRequired)
+    );
+    req.sessions[0].site = 0;
+    assert_eq!(verdict(&req, super::specialist_age), Ok(()));
+}
+
+#[test]
+fn complex_case() {
+    let mut req = base();
+    req.patients[0].complex = true;
+    assert_eq!(
+        verdict(&req, super::complex_case),
+        Err(Reason::SpecialistCentreRequired)
+    );
+    req.sessions[0].site = 0;
+    assert_eq!(verdict(&req, super::complex_case), Ok(()));
+}
+
+#[test]
+fn paediatric_anaesthetist() {
+    let mut req = base();
+    req.patients[0].age_months = 24;
+    assert_eq!(
+        verdict(&req, super::paediatric_anaesthetist),
+        Err(Reason::PaediatricAnaesthetistRequired)
+    );
+    req.sessions[0].paediatric_anaesthetist = true;
+    assert_eq!(verdict(&req, super::paediatric_anaesthetist), Ok(()));
+}
+
+#[test]
+fn preop_ready() {
+    let mut req = base();
+    // 35 days out: beyond T-4, no pre-op needed.
+    assert_eq!(verdict(&req, super::preop_ready), Ok(()));
+    req.sessions[0].date = d("2026-12-10");
+    assert_eq!(verdict(&req, super::preop_ready), Err(Reason::PreopNotReady));
+    req.patients[0].preop_status = PreopStatus::Completed;
+    req.patients[0].preop_date = Some(d("2026-11-01"));
+    assert_eq!(verdict(&req, super::preop_ready), Ok(()));
+    // Expired by the list's date.
+    req.patients[0].preop_date = Some(d("2026-05-01"));
+    assert_eq!(verdict(&req, super::preop_ready), Err(Reason::PreopNotReady));
+}
+
+#[test]
+fn locked_list() {
+    let mut req = base();
+    req.sessions[0].date = d("2026-11-30");
+    assert_eq!(verdict(&req, super::locked_list), Ok(()));
+    req.policy.phases.locked_lists_fill_gaps = false;
+    assert_eq!(verdict(&req, super::locked_list), Err(Reason::LockedList));
+}
+
+#[test]
+fn unavailable() {
+    let mut req = base();
+    req.patients[0].unavailable = vec![(d("2026-12-01"), d("2026-12-27"))];
+    assert_eq!(verdict(&req, super::unavailable), Ok(()));
+    req.patients[0]
+        .unavailable
+        .push((d("2026-12-28"), d("2026-12-28")));
+    assert_eq!(verdict(&req, super::unavailable), Err(Reason::Unavailable));
+}
+
+#[test]
+fn case_fits() {
+    let mut req = base();
+    req.patients[0].minutes = 240;
+    // No reserved time: the last case needs no turnaround after it.
+    assert_eq!(verdict(&req, super::case_fits), Ok(()));
+    req.sessions[0].reserved_minutes = 1;
+    assert_eq!(verdict(&req, super::case_fits), Err(Reason::CaseTooLong));
+}
+
+#[test]
+fn ebi() {
+    let mut req = base();
+    assert_eq!(super::ebi(&req, 0), Ok(()));
+    req.patients[0].procedure = "D15.1".into();
+    assert_eq!(super::ebi(&req, 0), Err(Reason::EbiNotApproved));
+    req.patients[0].ebi_approved = true;
+    assert_eq!(super::ebi(&req, 0), Ok(()));
+}
+
+#[test]
+fn pinned_bookings_are_their_own_only_option() {
+    let mut req = base();
+    req.sessions[0].date = d("2026-11-30");
+    req.patients[0].specialty = "171".into();
+    req.bookings.push(ExistingBooking {
+        patient: 0,
+        session: 0,
+        state: BookingState::Offered,
+    });
+    assert!(req.is_pinned(&req.bookings[0]));
+    assert_eq!(eligible_sessions(&req), vec![vec![0]]);
+    assert_eq!(pinned_reasons(&req, 0, 0), vec![Reason::SpecialtyMismatch]);
+}
+
+#[test]
+fn list_order_youngest_then_flags_then_age() {
+    let mut req = base();
+    let mk = |id: &str, age: u32, diabetes: bool, latex: bool| {
+        let mut p = req.patients[0].clone();
+        p.id = id.into();
+        p.age_months = age;
+        p.diabetes = diabetes;
+        p.latex_allergy = latex;
+        p
+    };
+    req.patients = vec![
+        mk("old", 150, false, false),
+        mk("latex", 120, false, true),
+        mk("baby", 40, false, false),
+        mk("diabetic", 130, true, false),
+        mk("mid", 60, false, false),
+    ];
+    let order: Vec<&str> = list_order(&req, 0, &[0, 1, 2, 3, 4])
+        .iter()
+        .map(|&p| req.patients[p].id.as_str())
+        .collect();
+    assert_eq!(order, ["baby", "diabetic", "latex", "mid", "old"]);
+}

@@ -1,0 +1,7 @@
+//! The integration test binary: real servers on 127.0.0.1:0, real clients, every plan re-checked
+//! by the independent plan checker.
+
+mod api;
+mod planning;
+pub mod util;
+mod validation;
