@@ -39,6 +39,8 @@ pub struct SolverSettings {
     pub relative_gap: f64,
     pub threads: u32,
     pub random_seed: u32,
+    /// Solve by price-and-branch over list patterns (true) or the plain pair model (false).
+    pub pattern_generation: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

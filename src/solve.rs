@@ -245,68 +245,62 @@ fn solve_one(
     opts: &SolveOptions,
     on_progress: &(dyn Fn(Incumbent) + Sync),
 ) -> Result<ComponentResult, SolveError> {
-    let model = {
-        let _span = tracing::trace_span!("build_model", pairs = comp.pairs).entered();
-        ListModel::build(req, comp, options)
-    };
-    let start = model.values_for(req, warm);
-    let warm_assignment: Vec<(usize, SessionIx)> = comp
-        .patients
-        .iter()
-        .filter_map(|&p| warm[p].map(|s| (p, s)))
-        .collect();
+    let warm_assignment: Vec<(usize, SessionIx)> =
+        comp.patients.iter().filter_map(|&p| warm[p].map(|s| (p, s))).collect();
     let warm_obj = warm_value(req, comp, options, warm);
     let trivial = component_trivial_bound(req, comp, options);
-    let (variables, constraints) = (model.variables, model.constraints);
-    let control = Control {
-        cancel: &opts.cancel,
-        deadline,
-        on_progress,
-    };
-    let run = {
-        let _span = tracing::trace_span!("highs", pairs = comp.pairs).entered();
-        highs_run::run(model.problem, &start, &req.policy.solver, time_limit, &control)
-    }
-    .map_err(SolveError::Solver)?;
-    tracing::debug!(
-        pairs = comp.pairs,
-        patients = comp.patients.len(),
-        lists = comp.sessions.len(),
-        time_limit,
-        stop = ?run.stop,
-        objective = run.objective,
-        bound = run.bound,
-        warm = warm_obj,
-        trivial,
-        "component solved"
-    );
-    let bound = run.bound.min(trivial).max(warm_obj);
-    let chosen: Option<Vec<(usize, SessionIx)>> = run.columns.as_ref().map(|cols| {
-        model
-            .x
-            .iter()
-            .zip(cols)
-            .filter(|(_, v)| **v > 0.5)
-            .map(|(&(p, s, _), _)| (p, s))
-            .collect()
-    });
-    // Keep HiGHS's plan only if it is a valid allocation at least as good as the warm start.
-    let assignment = match chosen {
-        Some(c)
-            if valid_allocation(req, comp, &c)
-                && assignment_value(req, comp, options, &c) >= warm_obj - 1e-7 =>
-        {
-            c
+    let control = Control { cancel: &opts.cancel, deadline, on_progress };
+    let (chosen, run_bound, stop, variables, constraints) = if req.policy.solver.pattern_generation {
+        let _span = tracing::trace_span!("patterns", pairs = comp.pairs).entered();
+        let out = crate::model::patterns::solve(req, comp, options, warm, time_limit, &control)
+            .map_err(SolveError::Solver)?;
+        tracing::debug!(
+            pairs = comp.pairs,
+            patients = comp.patients.len(),
+            lists = comp.sessions.len(),
+            time_limit,
+            stop = ?out.stop,
+            objective = out.objective,
+            bound = out.bound,
+            warm = warm_obj,
+            iterations = out.iterations,
+            columns = out.columns,
+            "component solved by patterns"
+        );
+        (Some(out.assignment), out.bound, out.stop, out.columns, out.rows)
+    } else {
+        let model = {
+            let _span = tracing::trace_span!("build_model", pairs = comp.pairs).entered();
+            ListModel::build(req, comp, options)
+        };
+        let start = model.values_for(req, warm);
+        let (variables, constraints) = (model.variables, model.constraints);
+        let run = {
+            let _span = tracing::trace_span!("highs", pairs = comp.pairs).entered();
+            highs_run::run(model.problem, &start, &req.policy.solver, time_limit, &control)
         }
+        .map_err(SolveError::Solver)?;
+        tracing::debug!(
+            pairs = comp.pairs,
+            time_limit,
+            stop = ?run.stop,
+            objective = run.objective,
+            bound = run.bound,
+            warm = warm_obj,
+            "component solved by pairs"
+        );
+        let chosen: Option<Vec<(usize, SessionIx)>> = run.columns.as_ref().map(|cols| {
+            model.x.iter().zip(cols).filter(|(_, v)| **v > 0.5).map(|(&(p, s, _), _)| (p, s)).collect()
+        });
+        (chosen, run.bound, run.stop, variables, constraints)
+    };
+    let bound = run_bound.min(trivial).max(warm_obj);
+    // Keep the solver's plan only if it is a valid allocation at least as good as the warm start.
+    let assignment = match chosen {
+        Some(c) if valid_allocation(req, comp, &c) && assignment_value(req, comp, options, &c) >= warm_obj - 1e-7 => c,
         _ => warm_assignment,
     };
-    Ok(ComponentResult {
-        assignment,
-        bound,
-        stop: run.stop,
-        variables,
-        constraints,
-    })
+    Ok(ComponentResult { assignment, bound, stop, variables, constraints })
 }
 
 /// One list per patient, capacity respected (rounded values re-checked).

@@ -9,6 +9,7 @@
 //! model; `solve` runs them.
 
 pub mod highs_run;
+pub mod patterns;
 
 use std::collections::HashMap;
 
