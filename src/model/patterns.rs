@@ -14,8 +14,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use good_lp::{variable, Constraint, Expression, ProblemVariables, Solution, SolverModel, Variable};
-use good_lp::solvers::DualValues;
+use good_lp::{variable, Constraint, Expression, ProblemVariables, SolverModel, Variable};
 
 use super::highs_run::{self, Control, Stop};
 use super::{pair_coefficient, Component};
@@ -174,6 +173,77 @@ fn price_list(
         .collect()
 }
 
+/// Rounds an LP solution to a plan: patterns by decreasing LP weight, each keeping only its cases
+/// not already placed; then every unplaced patient goes where it adds most value, if anywhere.
+fn round_lp<'a>(
+    req: &PlanningRequest,
+    lists: &'a [ListData],
+    pool: &[Pattern],
+    lambda: &[f64],
+    pinned: &HashSet<PatientIx>,
+) -> Vec<(&'a ListData, Vec<PatientIx>)> {
+    let by_session: HashMap<SessionIx, &ListData> = lists.iter().map(|l| (l.session, l)).collect();
+    let mut order: Vec<usize> = (0..pool.len().min(lambda.len())).filter(|&k| lambda[k] > 1e-6).collect();
+    order.sort_by(|&a, &b| lambda[b].total_cmp(&lambda[a]).then(pool[b].value.total_cmp(&pool[a].value)).then(a.cmp(&b)));
+    let mut placed: HashSet<PatientIx> = HashSet::new();
+    let mut chosen: HashMap<SessionIx, Vec<PatientIx>> = HashMap::new();
+    // Pinned cases first, always where they are.
+    for l in lists {
+        if !l.pinned.is_empty() {
+            chosen.insert(l.session, l.pinned.clone());
+            placed.extend(l.pinned.iter().copied());
+        }
+    }
+    for k in order {
+        let pattern = &pool[k];
+        if chosen.get(&pattern.session).is_some_and(|c| c.len() > by_session[&pattern.session].pinned.len()) {
+            continue;
+        }
+        let extra: Vec<PatientIx> =
+            pattern.patients.iter().copied().filter(|p| !placed.contains(p) && !pinned.contains(p)).collect();
+        if extra.is_empty() {
+            continue;
+        }
+        placed.extend(extra.iter().copied());
+        chosen.entry(pattern.session).or_default().extend(extra);
+    }
+    // Greedy fill: each unplaced patient to the list where it adds most (if it adds anything).
+    let used = |req: &PlanningRequest, patients: &[PatientIx]| -> i64 { patients.iter().map(|&p| req.case_load(p)).sum() };
+    let mut candidates: Vec<(PatientIx, SessionIx)> = lists
+        .iter()
+        .flat_map(|l| l.candidates.iter().map(move |&p| (p, l.session)))
+        .collect();
+    candidates.sort_by(|a, b| {
+        pair_coefficient(req, b.0, b.1).total_cmp(&pair_coefficient(req, a.0, a.1)).then(a.cmp(b))
+    });
+    for (p, s) in candidates {
+        if placed.contains(&p) {
+            continue;
+        }
+        let l = by_session[&s];
+        let current = chosen.get(&s).cloned().unwrap_or_default();
+        if used(req, &current) + req.case_load(p) > l.capacity {
+            continue;
+        }
+        let mut with = current.clone();
+        with.push(p);
+        if pattern_value(req, l, &with) > pattern_value(req, l, &current) + 1e-9 {
+            placed.insert(p);
+            chosen.insert(s, with);
+        }
+    }
+    let mut out: Vec<(&ListData, Vec<PatientIx>)> = chosen
+        .into_iter()
+        .filter(|(_, patients)| !patients.is_empty())
+        .map(|(s, mut patients)| {
+            patients.sort_unstable();
+            (by_session[&s], patients)
+        })
+        .collect();
+    out.sort_by_key(|(l, _)| l.session);
+    out
+}
+
 /// Prices every list at `price`: the Lagrangian bound UB(price) and the columns with a positive
 /// reduced value.
 fn price_all<'a>(
@@ -270,21 +340,37 @@ pub fn solve(
     let mut iterations = 0;
     let mut lp_value = f64::NEG_INFINITY;
     let clamp = |p: PatientIx, d: f64| if pinned.contains(&p) { d } else { d.max(0.0) };
+    let mut master = LpMaster::new(req, comp, &lists, &pool, &pinned)?;
+    let mut last_lambda: Vec<f64> = Vec::new();
+    let patient_order: Vec<PatientIx> = comp.patients.clone();
+    let list_pos: HashMap<SessionIx, usize> = lists.iter().enumerate().map(|(i, l)| (l.session, i)).collect();
     loop {
         if control.cancel.load(std::sync::atomic::Ordering::Relaxed) || Instant::now() >= control.deadline {
             break;
         }
         iterations += 1;
-        let (value, duals) = solve_master_lp(req, comp, &lists, &pool, &pinned)?;
+        let lp_started = Instant::now();
+        let (value, dual_rows, lambda) = master.solve()?;
+        last_lambda = lambda;
+        let duals: HashMap<PatientIx, f64> = patient_order.iter().copied().zip(dual_rows).collect();
+        let lp_seconds = lp_started.elapsed().as_secs_f64();
+        let pricing_started = Instant::now();
         lp_value = value;
         let lp_price = |sign: f64| -> HashMap<PatientIx, f64> {
             comp.patients.iter().map(|&p| (p, clamp(p, sign * duals.get(&p).copied().unwrap_or(0.0)))).collect()
         };
-        // The dual sign convention is settled once: the sign whose bound is tighter.
+        // The dual sign convention is settled once: the sign under which every pool column is
+        // dual feasible (reduced value ≤ 0 with the list rows' duals).
         if sign == 0.0 {
-            let (up, _) = price_all(req, &lists, &lp_price(1.0));
-            let (down, _) = price_all(req, &lists, &lp_price(-1.0));
-            sign = if up <= down { 1.0 } else { -1.0 };
+            let worst = |sg: f64| {
+                pool.iter()
+                    .map(|k| {
+                        let list_dual = master.list_duals[list_pos[&k.session]];
+                        k.value - sg * (k.patients.iter().map(|p| duals[p]).sum::<f64>() + list_dual)
+                    })
+                    .fold(f64::NEG_INFINITY, f64::max)
+            };
+            sign = if worst(1.0) <= worst(-1.0) { 1.0 } else { -1.0 };
         }
         let duals_price = lp_price(sign);
         let smoothed: HashMap<PatientIx, f64> = match &best_price {
@@ -307,10 +393,20 @@ pub fn solve(
             }
             columns = at_duals;
         }
+        tracing::trace!(
+            iteration = iterations,
+            lp_seconds,
+            pricing_seconds = pricing_started.elapsed().as_secs_f64(),
+            lp = lp_value,
+            bound,
+            columns = pool.len(),
+            "pricing round"
+        );
         (control.on_progress)(highs_run::Incumbent { objective: warm_value, bound });
         let mut added = 0;
         for (l, patients) in columns {
             if add(&mut pool, l, patients) {
+                master.add(pool.last().expect("just added"));
                 added += 1;
             }
         }
@@ -321,9 +417,23 @@ pub fn solve(
     }
     tracing::trace!(iterations, columns = pool.len(), lp = lp_value, bound, "column generation done");
 
-    // The restricted master as a MIP, from the warm start.
+    // A plan from the last LP by rounding; the better of it and the warm start seeds the MIP.
+    let rounded = round_lp(req, &lists, &pool, &last_lambda, &pinned);
+    let rounded_value: f64 = rounded.iter().map(|(l, patients)| pattern_value(req, l, patients)).sum();
+    let start_patterns: HashSet<(SessionIx, Vec<PatientIx>)> = if rounded_value > warm_value + 1e-9 {
+        for (l, patients) in &rounded {
+            add(&mut pool, l, patients.clone());
+        }
+        rounded.iter().map(|(l, patients)| (l.session, patients.clone())).collect()
+    } else {
+        warm_patterns
+    };
+    tracing::trace!(rounded = rounded_value, warm = warm_value, "LP rounding");
+
+    // The restricted master as a MIP, from the better start.
     let remaining = (time_limit - started.elapsed().as_secs_f64()).max(0.05);
-    let (assignment, objective, mip_bound, stop) = solve_master_mip(req, comp, &lists, &pool, &pinned, &warm_patterns, remaining, control)?;
+    let (assignment, objective, mip_bound, stop) =
+        solve_master_mip(req, comp, &lists, &pool, &pinned, &start_patterns, remaining, control)?;
     // When the restricted MIP proved optimality over a pool that prices out, its bound is global.
     let _ = mip_bound;
     let bound = bound.max(objective);
@@ -347,8 +457,6 @@ pub fn solve(
 
 struct Master {
     problem: good_lp::solvers::highs::HighsProblem,
-    lambda: Vec<Variable>,
-    patient_rows: Vec<(PatientIx, good_lp::constraint::ConstraintReference)>,
 }
 
 fn build_master(
@@ -361,7 +469,7 @@ fn build_master(
     let mut vars = ProblemVariables::new();
     let lambda: Vec<Variable> = pool
         .iter()
-        .map(|_| vars.add(if integer { variable().binary() } else { variable().min(0.0).max(1.0) }))
+        .map(|_| vars.add(if integer { variable().binary() } else { variable().min(0.0) }))
         .collect();
     let objective: Expression = pool.iter().zip(&lambda).map(|(k, &v)| k.value * v).sum();
     let mut problem = vars.maximise(objective).using(good_lp::solvers::highs::highs);
@@ -373,41 +481,95 @@ fn build_master(
             by_patient.entry(p).or_default().push(v);
         }
     }
-    let mut patient_rows = Vec::with_capacity(comp.patients.len());
     for &p in &comp.patients {
         let row: Expression = by_patient.get(&p).map_or_else(Expression::default, |vs| vs.iter().copied().map(Expression::from).sum());
         // one_list: each patient in at most one chosen pattern (exactly one when pinned).
         let c: Constraint = if pinned.contains(&p) { row.eq(1.0) } else { row.leq(1.0) };
-        patient_rows.push((p, problem.add_constraint(c)));
+        problem.add_constraint(c);
     }
     for l in lists {
-        // one_pattern: at most one pattern per list.
-        if let Some(vs) = by_list.get(&l.session) {
-            let row: Expression = vs.iter().copied().map(Expression::from).sum();
-            problem.add_constraint(row.leq(1.0));
-        }
+        // one_pattern: at most one pattern per list (a row for every list, so that columns
+        // priced later can join it).
+        let row: Expression =
+            by_list.get(&l.session).map_or_else(Expression::default, |vs| vs.iter().copied().map(Expression::from).sum());
+        problem.add_constraint(row.leq(1.0));
     }
-    Master { problem, lambda, patient_rows }
+    Master { problem }
 }
 
-fn solve_master_lp(
-    req: &PlanningRequest,
-    comp: &Component,
-    lists: &[ListData],
-    pool: &[Pattern],
-    pinned: &HashSet<PatientIx>,
-) -> Result<(f64, HashMap<PatientIx, f64>), String> {
-    let master = build_master(comp, lists, pool, pinned, false);
-    let problem = master
-        .problem
-        .set_option("threads", req.policy.solver.threads as i32)
-        .set_option("random_seed", req.policy.solver.random_seed as i32)
-        .set_option("output_flag", false);
-    let mut solution = problem.solve().map_err(|e| format!("master LP failed: {e}"))?;
-    let value: f64 = pool.iter().zip(&master.lambda).map(|(k, &v)| k.value * solution.value(v)).sum();
-    let duals = good_lp::solvers::SolutionWithDual::compute_dual(&mut solution);
-    let prices = master.patient_rows.iter().map(|(p, r)| (*p, duals.dual(r.clone()))).collect();
-    Ok((value, prices))
+/// The restricted master LP, kept in HiGHS between pricing rounds: new columns are appended and
+/// the simplex restarts from the previous basis. Columns have no upper bound (the list rows imply
+/// λ ≤ 1), so the row duals alone price every column and the Lagrangian bound is valid.
+struct LpMaster {
+    model: Option<highs::Model>,
+    patients: usize,
+    patient_row: HashMap<PatientIx, i32>,
+    list_row: HashMap<SessionIx, i32>,
+    list_duals: Vec<f64>,
+}
+
+impl LpMaster {
+    fn new(
+        req: &PlanningRequest,
+        comp: &Component,
+        lists: &[ListData],
+        pool: &[Pattern],
+        pinned: &HashSet<PatientIx>,
+    ) -> Result<LpMaster, String> {
+        let master = build_master(comp, lists, pool, pinned, false);
+        let mut model = master.problem.try_into_inner().map_err(|e| format!("master LP rejected: {e}"))?;
+        model.make_quiet();
+        model.set_option("threads", req.policy.solver.threads as i32);
+        model.set_option("random_seed", req.policy.solver.random_seed as i32);
+        model.set_option("parallel", "off");
+        // Keep the basis between rounds: no presolve, dual-free primal simplex restarts.
+        model.set_option("presolve", "off");
+        model.set_option("solver", "simplex");
+        // Rows were added patients first, then lists, in order.
+        let patient_row = comp.patients.iter().enumerate().map(|(i, &p)| (p, i as i32)).collect();
+        let n = comp.patients.len();
+        let list_row = lists.iter().enumerate().map(|(i, l)| (l.session, (n + i) as i32)).collect();
+        Ok(LpMaster { model: Some(model), patients: n, patient_row, list_row, list_duals: vec![] })
+    }
+
+    /// Appends a pattern's column.
+    fn add(&mut self, k: &Pattern) {
+        let mut index: Vec<i32> = Vec::with_capacity(k.patients.len() + 1);
+        index.push(self.list_row[&k.session]);
+        index.extend(k.patients.iter().map(|p| self.patient_row[p]));
+        let value = vec![1.0; index.len()];
+        let model = self.model.as_mut().expect("master model");
+        // SAFETY: the pointer is the live HiGHS instance of `model`; `index` and `value` have
+        // `index.len()` entries each and outlive the call.
+        let status = unsafe {
+            highs_sys::Highs_addCol(
+                model.as_mut_ptr(),
+                k.value,
+                0.0,
+                f64::INFINITY,
+                index.len() as i32,
+                index.as_ptr(),
+                value.as_ptr(),
+            )
+        };
+        debug_assert_eq!(status, 0, "Highs_addCol");
+    }
+
+    /// Solves the LP: its value and the duals of the patient rows, in component order.
+    fn solve(&mut self) -> Result<(f64, Vec<f64>, Vec<f64>), String> {
+        let model = self.model.take().expect("master model");
+        let solved = model.try_solve().map_err(|e| format!("master LP failed: {e:?}"))?;
+        if solved.status() != highs::HighsModelStatus::Optimal {
+            return Err(format!("master LP stopped with status {:?}", solved.status()));
+        }
+        let value = solved.objective_value();
+        let solution = solved.get_solution();
+        let duals = solution.dual_rows()[..self.patients].to_vec();
+        self.list_duals = solution.dual_rows()[self.patients..].to_vec();
+        let columns = solution.columns().to_vec();
+        self.model = Some(highs::Model::from(solved));
+        Ok((value, duals, columns))
+    }
 }
 
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
