@@ -1,19 +1,23 @@
 //! The `theatre-optimiser` command line: serve the gRPC API, plan a request offline, run the demo,
-//! generate benchmark requests.
+//! generate benchmark requests, plan what-if scenarios, write HTML reports and import trust CSVs.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use theatre_optimiser::domain::PlanningRequest;
 use theatre_optimiser::metrics::Metrics;
 use theatre_optimiser::proto as pb;
 use theatre_optimiser::server::{self, ServerOptions, TlsPaths};
 use theatre_optimiser::service::{self, ServiceConfig};
-use theatre_optimiser::solve::SolveOptions;
-use theatre_optimiser::{bench, summary, synth};
+use theatre_optimiser::solve::{Progress, ProgressSink, SolveOptions};
+use theatre_optimiser::{bench, import, report, scenario, summary, synth};
 
 /// The sample request compiled into the binary: a children's day-surgery week at two sites.
 const SAMPLE_REQUEST: &str = include_str!("../examples/sample-request.json");
@@ -52,6 +56,62 @@ enum Command {
         /// Print a readable summary to stderr as well.
         #[arg(long)]
         summary: bool,
+        /// Also write the plan as a self-contained HTML report.
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
+    },
+    /// Write a self-contained HTML report of a plan JSON (or of a `whatif` comparison JSON).
+    Report {
+        /// A plan (`solve --out`) or a comparison (`whatif --out`).
+        #[arg(long)]
+        plan: PathBuf,
+        /// Another plan to compare with: KPIs side by side, with this plan's changes from it.
+        #[arg(long)]
+        compare: Option<PathBuf>,
+        #[arg(long, value_name = "FILE.html")]
+        out: PathBuf,
+        /// Page title (default: from the file name).
+        #[arg(long)]
+        title: Option<String>,
+    },
+    /// Plan a base request and what-if scenarios side by side; print the KPIs with changes.
+    Whatif {
+        /// The base request JSON.
+        #[arg(long)]
+        request: PathBuf,
+        /// Scenario JSON files (the proto `Scenario`: a name and changes), planned concurrently.
+        #[arg(long = "scenario", value_name = "FILE", required = true, num_args = 1..)]
+        scenarios: Vec<PathBuf>,
+        /// Write the comparison JSON (the `CompareScenariosResponse`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write the comparison as a self-contained HTML report.
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
+    },
+    /// Turn trust CSV exports (sessions, patient tracking list, sites, bookings) into a request JSON.
+    Import {
+        /// The theatre session schedule.
+        #[arg(long)]
+        sessions: PathBuf,
+        /// The patient tracking list (PTL).
+        #[arg(long)]
+        patients: PathBuf,
+        /// Sites (default: the sites named in the sessions, none a specialist centre).
+        #[arg(long)]
+        sites: Option<PathBuf>,
+        /// Existing bookings.
+        #[arg(long)]
+        bookings: Option<PathBuf>,
+        /// The "as of" date of the plan, YYYY-MM-DD.
+        #[arg(long)]
+        planning_date: String,
+        /// Policy profile the request names.
+        #[arg(long, default_value = "default")]
+        profile: String,
+        /// Where to write the request JSON (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Start the server on loopback, send the shipped sample through a real gRPC client, print the lists.
     Demo,
@@ -223,20 +283,67 @@ async fn main() -> Result<()> {
             .await
         }
         Command::Solve {
-            request,
+            request: path,
             out,
             summary: show,
+            report: html,
         } => {
-            let request = read_request(&request)?;
-            let plan =
-                tokio::task::spawn_blocking(move || service::propose(request, &SolveOptions::default()))
-                    .await?
-                    .map_err(|e| anyhow::anyhow!(describe(e)))?;
+            let request = read_request(&path)?;
+            let planning_date = request.planning_date.clone();
+            let plan = tokio::task::spawn_blocking(move || {
+                let multi = MultiProgress::new();
+                let ticker = Ticker::start(&multi, "solving", time_limit_of(&request));
+                let options = SolveOptions {
+                    progress: Some(ticker.sink()),
+                    ..SolveOptions::default()
+                };
+                let plan = service::propose(request, &options);
+                ticker.finish();
+                plan
+            })
+            .await?
+            .map_err(|e| anyhow::anyhow!(describe(e)))?;
             if show {
                 eprint!("{}", summary::text(&plan));
             }
+            if let Some(html) = html {
+                let title = format!("Theatre lists as of {planning_date}: {}", file_label(&path));
+                write_text(&html, &report::html(&plan, None, &title))?;
+            }
             write_json(&plan, out.as_ref())
         }
+        Command::Report {
+            plan,
+            compare,
+            out,
+            title,
+        } => write_report(&plan, compare.as_deref(), &out, title),
+        Command::Whatif {
+            request,
+            scenarios,
+            out,
+            report: html,
+        } => {
+            tokio::task::spawn_blocking(move || whatif(&request, &scenarios, out.as_ref(), html.as_ref()))
+                .await?
+        }
+        Command::Import {
+            sessions,
+            patients,
+            sites,
+            bookings,
+            planning_date,
+            profile,
+            out,
+        } => import_csv(
+            &sessions,
+            &patients,
+            sites.as_deref(),
+            bookings.as_deref(),
+            &planning_date,
+            &profile,
+            out.as_ref(),
+        ),
         Command::Demo => demo().await,
         Command::Generate { scale, seed, out } => write_json(&synth::generate(scale, seed), out.as_ref()),
         Command::Bench {
@@ -326,4 +433,315 @@ fn run_bench(
         eprintln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+fn write_text(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+/// A file's stem, for titles and column names.
+fn file_label(path: &Path) -> String {
+    path.file_stem().map_or_else(
+        || path.display().to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
+/// The wall-clock limit the request's policy sets (for the progress bar's length).
+fn time_limit_of(request: &pb::ProposeAllocationsRequest) -> Duration {
+    let seconds = PlanningRequest::try_from(request.clone())
+        .map(|r| r.policy.solver.time_limit_seconds)
+        .unwrap_or(10.0);
+    Duration::from_secs_f64(seconds.clamp(0.1, 86_400.0))
+}
+
+/// A progress bar for one solve, fed by `SolveOptions.progress`. It appears only when the solve
+/// is still running after one second and stderr is a terminal; it is cleared when the solve ends.
+struct Ticker {
+    latest: Arc<Mutex<Option<Progress>>>,
+    done: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Ticker {
+    const DELAY: Duration = Duration::from_secs(1);
+
+    fn start(multi: &MultiProgress, label: &str, limit: Duration) -> Ticker {
+        let latest: Arc<Mutex<Option<Progress>>> = Arc::default();
+        let (done, stopped) = mpsc::channel::<()>();
+        let (multi, label, seen) = (multi.clone(), label.to_string(), latest.clone());
+        let started = Instant::now();
+        let thread = std::thread::spawn(move || {
+            if !matches!(
+                stopped.recv_timeout(Ticker::DELAY),
+                Err(mpsc::RecvTimeoutError::Timeout)
+            ) || !std::io::stderr().is_terminal()
+            {
+                return;
+            }
+            let bar = multi.add(ProgressBar::new(limit.as_millis().max(1) as u64));
+            bar.set_style(
+                ProgressStyle::with_template("{prefix:>12} [{bar:30}] {elapsed:>4} of {len_s}  {msg}")
+                    .map(|s| {
+                        s.with_key("len_s", {
+                            let limit = limit.as_secs_f64();
+                            move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                                let _ = write!(w, "{limit:.0}s limit");
+                            }
+                        })
+                    })
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(label);
+            loop {
+                let elapsed = started.elapsed();
+                bar.set_position((elapsed.as_millis() as u64).min(bar.length().unwrap_or(1)));
+                if let Some(p) = *seen.lock().unwrap_or_else(|e| e.into_inner()) {
+                    bar.set_message(format!(
+                        "{}: objective {:.3}, bound {:.3}, gap {:.2}%",
+                        p.phase,
+                        p.best_objective,
+                        p.best_bound,
+                        p.relative_gap * 100.0
+                    ));
+                }
+                match stopped.recv_timeout(Duration::from_millis(150)) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                    _ => break,
+                }
+            }
+            bar.finish_and_clear();
+        });
+        Ticker { latest, done, thread }
+    }
+
+    fn sink(&self) -> ProgressSink {
+        let latest = self.latest.clone();
+        Arc::new(move |p: Progress| {
+            *latest.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+        })
+    }
+
+    fn finish(self) {
+        let _ = self.done.send(());
+        let _ = self.thread.join();
+    }
+}
+
+fn read_plan_or_comparison(
+    path: &Path,
+) -> Result<Result<pb::ProposeAllocationsResponse, pb::CompareScenariosResponse>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    match serde_json::from_str::<pb::ProposeAllocationsResponse>(&text) {
+        Ok(plan) => Ok(Ok(plan)),
+        Err(plan_err) => match serde_json::from_str::<pb::CompareScenariosResponse>(&text) {
+            Ok(comparison) if comparison.base.is_some() => Ok(Err(comparison)),
+            _ => Err(anyhow::Error::new(plan_err).context(format!(
+                "{} is not a plan JSON nor a comparison JSON",
+                path.display()
+            ))),
+        },
+    }
+}
+
+fn write_report(plan: &Path, compare: Option<&Path>, out: &Path, title: Option<String>) -> Result<()> {
+    let main = read_plan_or_comparison(plan)?;
+    let html = match (main, compare) {
+        (Ok(plan_json), None) => {
+            let title = title.unwrap_or_else(|| format!("Theatre lists: {}", file_label(plan)));
+            report::html(&plan_json, None, &title)
+        }
+        (Ok(plan_json), Some(other)) => {
+            let other_plan = match read_plan_or_comparison(other)? {
+                Ok(p) => p,
+                Err(_) => anyhow::bail!("--compare takes a plan JSON, not a comparison"),
+            };
+            let name = file_label(other);
+            let title =
+                title.unwrap_or_else(|| format!("Theatre lists: {} against {name}", file_label(plan)));
+            report::html(&plan_json, Some((&name, &other_plan)), &title)
+        }
+        (Err(comparison), None) => {
+            let title = title.unwrap_or_else(|| format!("What-if comparison: {}", file_label(plan)));
+            report::comparison_html(&comparison, &title)
+        }
+        (Err(_), Some(_)) => {
+            anyhow::bail!("--compare takes a plan JSON; a comparison already holds its plans")
+        }
+    };
+    write_text(out, &html)
+}
+
+/// Reads a scenario file: the proto `Scenario` as JSON; an empty name becomes the file's stem.
+fn read_scenario(path: &Path) -> Result<pb::Scenario> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut scenario: pb::Scenario = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a valid scenario JSON (a name and changes)",
+            path.display()
+        )
+    })?;
+    if scenario.name.trim().is_empty() {
+        scenario.name = file_label(path);
+    }
+    Ok(scenario)
+}
+
+/// Plans every request on up to `available_parallelism` threads, sharing the cores among them.
+fn plan_all(
+    requests: Vec<(String, pb::ProposeAllocationsRequest)>,
+) -> Vec<(
+    String,
+    Result<pb::ProposeAllocationsResponse, service::ProposeError>,
+)> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores.min(requests.len()).max(1);
+    let workers = (cores / threads).max(1);
+    let multi = MultiProgress::new();
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<pb::ProposeAllocationsResponse, service::ProposeError>>>> =
+        requests.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((name, request)) = requests.get(i) else {
+                    break;
+                };
+                let ticker = Ticker::start(&multi, name, time_limit_of(request));
+                let options = SolveOptions {
+                    progress: Some(ticker.sink()),
+                    workers: Some(workers),
+                    ..SolveOptions::default()
+                };
+                let result = service::propose(request.clone(), &options);
+                ticker.finish();
+                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+            });
+        }
+    });
+    requests
+        .into_iter()
+        .zip(slots)
+        .map(|((name, _), slot)| {
+            let result = slot
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every request is planned");
+            (name, result)
+        })
+        .collect()
+}
+
+fn whatif(
+    request: &Path,
+    scenario_files: &[PathBuf],
+    out: Option<&PathBuf>,
+    html: Option<&PathBuf>,
+) -> Result<()> {
+    let base = read_request(&request.to_path_buf())?;
+    let scenarios = scenario_files
+        .iter()
+        .map(|p| read_scenario(p))
+        .collect::<Result<Vec<_>>>()?;
+    let compare = pb::CompareScenariosRequest {
+        base: Some(base),
+        scenarios,
+    };
+    let requests = scenario::expand(&compare).map_err(|e| {
+        let files: Vec<String> = scenario_files
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("  scenarios[{i}] is {}", p.display()))
+            .collect();
+        anyhow::anyhow!("{}\n{}", describe(e), files.join("\n"))
+    })?;
+    eprintln!(
+        "whatif: planning the base and {} scenario(s) ({} patients, {} lists in the base)",
+        requests.len() - 1,
+        compare.base.as_ref().map_or(0, |b| b.patients.len()),
+        compare.base.as_ref().map_or(0, |b| b.sessions.len()),
+    );
+    let mut plans = Vec::new();
+    let mut failures = Vec::new();
+    for (name, result) in plan_all(requests) {
+        match result {
+            Ok(plan) => plans.push((name, plan)),
+            Err(e) => failures.push(format!("{name}: {}", describe(e))),
+        }
+    }
+    if !failures.is_empty() {
+        anyhow::bail!("{} plan(s) failed:\n{}", failures.len(), failures.join("\n"));
+    }
+    let comparison = scenario::compare(plans);
+    let table_plans = report::comparison_plans(&comparison);
+    println!("{}", report::kpi_text(&table_plans));
+    for s in &comparison.scenarios {
+        println!(
+            "{}: {} patient(s) gain a date, {} lose one (ids in the comparison JSON and report)",
+            s.name,
+            s.gained.len(),
+            s.lost.len()
+        );
+    }
+    if let Some(path) = html {
+        let title = format!("What-if comparison: {}", file_label(request));
+        write_text(path, &report::comparison_html(&comparison, &title))?;
+    }
+    if let Some(path) = out {
+        write_json(&comparison, Some(path))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn read_csv(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text (save the sheet as CSV UTF-8)", path.display()))
+}
+
+fn import_csv(
+    sessions: &Path,
+    patients: &Path,
+    sites: Option<&Path>,
+    bookings: Option<&Path>,
+    planning_date: &str,
+    profile: &str,
+    out: Option<&PathBuf>,
+) -> Result<()> {
+    let names: Vec<String> = [Some(sessions), Some(patients), sites, bookings]
+        .iter()
+        .map(|p| p.map(|p| p.display().to_string()).unwrap_or_default())
+        .collect();
+    let texts: Vec<String> = [Some(sessions), Some(patients), sites, bookings]
+        .iter()
+        .map(|p| p.map(read_csv).transpose().map(Option::unwrap_or_default))
+        .collect::<Result<_>>()?;
+    let source = |i: usize| import::Source {
+        name: &names[i],
+        text: &texts[i],
+    };
+    let sources = import::Sources {
+        sessions: source(0),
+        patients: source(1),
+        sites: sites.map(|_| source(2)),
+        bookings: bookings.map(|_| source(3)),
+    };
+    let imported = import::import(&sources, planning_date, profile).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for note in &imported.notes {
+        eprintln!("note: {note}");
+    }
+    let r = &imported.request;
+    eprintln!(
+        "import: {} site(s), {} session(s), {} patient(s), {} existing booking(s); the request is valid",
+        r.sites.len(),
+        r.sessions.len(),
+        r.patients.len(),
+        r.existing_bookings.len()
+    );
+    write_json(r, out)
 }
