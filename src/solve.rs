@@ -251,9 +251,12 @@ fn solve_one(
     let trivial = component_trivial_bound(req, comp, options);
     let control = Control { cancel: &opts.cancel, deadline, on_progress };
     let (chosen, run_bound, stop, variables, constraints) = if req.policy.solver.pattern_generation {
-        let _span = tracing::trace_span!("patterns", pairs = comp.pairs).entered();
-        let out = crate::model::patterns::solve(req, comp, options, warm, time_limit, &control)
-            .map_err(SolveError::Solver)?;
+        let started = Instant::now();
+        let out = {
+            let _span = tracing::trace_span!("patterns", pairs = comp.pairs).entered();
+            crate::model::patterns::solve(req, comp, options, warm, time_limit * PATTERN_SHARE, &control)
+                .map_err(SolveError::Solver)?
+        };
         tracing::debug!(
             pairs = comp.pairs,
             patients = comp.patients.len(),
@@ -267,32 +270,34 @@ fn solve_one(
             columns = out.columns,
             "component solved by patterns"
         );
-        (Some(out.assignment), out.bound, out.stop, out.columns, out.rows)
-    } else {
-        let model = {
-            let _span = tracing::trace_span!("build_model", pairs = comp.pairs).entered();
-            ListModel::build(req, comp, options)
-        };
-        let start = model.values_for(req, warm);
-        let (variables, constraints) = (model.variables, model.constraints);
-        let run = {
-            let _span = tracing::trace_span!("highs", pairs = comp.pairs).entered();
-            highs_run::run(model.problem, &start, &req.policy.solver, time_limit, &control)
+        let remaining = time_limit - started.elapsed().as_secs_f64();
+        if out.stop != Stop::Optimal && out.stop != Stop::Cancelled && remaining > 0.05 {
+            // Not proven: the exact pair model finishes the proof (or improves the plan) from the
+            // pattern plan, in the remaining time. Both bounds are valid; the smaller is kept.
+            let mut start: Vec<Option<SessionIx>> = warm.to_vec();
+            for &p in &comp.patients {
+                start[p] = None;
+            }
+            for &(p, s) in &out.assignment {
+                start[p] = Some(s);
+            }
+            let (pairs_chosen, pairs_bound, pairs_stop, _, _) =
+                run_pairs(req, comp, options, &start, remaining, &control)?;
+            let pattern_value = assignment_value(req, comp, options, &out.assignment);
+            let better = pairs_chosen.filter(|c| {
+                valid_allocation(req, comp, c) && assignment_value(req, comp, options, c) > pattern_value + 1e-9
+            });
+            let chosen = better.unwrap_or(out.assignment);
+            let value = assignment_value(req, comp, options, &chosen);
+            let bound = out.bound.min(pairs_bound);
+            let closed = bound - value <= req.policy.solver.relative_gap * bound.abs().max(1.0) + 1e-6;
+            let stop = if closed || pairs_stop == Stop::Optimal { Stop::Optimal } else { pairs_stop };
+            (Some(chosen), bound, stop, out.columns, out.rows)
+        } else {
+            (Some(out.assignment), out.bound, out.stop, out.columns, out.rows)
         }
-        .map_err(SolveError::Solver)?;
-        tracing::debug!(
-            pairs = comp.pairs,
-            time_limit,
-            stop = ?run.stop,
-            objective = run.objective,
-            bound = run.bound,
-            warm = warm_obj,
-            "component solved by pairs"
-        );
-        let chosen: Option<Vec<(usize, SessionIx)>> = run.columns.as_ref().map(|cols| {
-            model.x.iter().zip(cols).filter(|(_, v)| **v > 0.5).map(|(&(p, s, _), _)| (p, s)).collect()
-        });
-        (chosen, run.bound, run.stop, variables, constraints)
+    } else {
+        run_pairs(req, comp, options, warm, time_limit, &control)?
     };
     let bound = run_bound.min(trivial).max(warm_obj);
     // Keep the solver's plan only if it is a valid allocation at least as good as the warm start.
@@ -301,6 +306,40 @@ fn solve_one(
         _ => warm_assignment,
     };
     Ok(ComponentResult { assignment, bound, stop, variables, constraints })
+}
+
+/// Share of a component's time for price-and-branch; the pair model gets what is left if the
+/// patterns did not prove optimality.
+const PATTERN_SHARE: f64 = 0.8;
+
+type PairsRun = (Option<Vec<(usize, SessionIx)>>, f64, Stop, usize, usize);
+
+/// Solves a component with the pair model, from `start`.
+fn run_pairs(
+    req: &PlanningRequest,
+    comp: &Component,
+    options: &[Vec<SessionIx>],
+    start: &[Option<SessionIx>],
+    time_limit: f64,
+    control: &Control<'_>,
+) -> Result<PairsRun, SolveError> {
+    let model = {
+        let _span = tracing::trace_span!("build_model", pairs = comp.pairs).entered();
+        ListModel::build(req, comp, options)
+    };
+    let values = model.values_for(req, start);
+    let (variables, constraints) = (model.variables, model.constraints);
+    let run = {
+        let _span = tracing::trace_span!("highs", pairs = comp.pairs).entered();
+        highs_run::run(model.problem, &values, &req.policy.solver, time_limit, control)
+    }
+    .map_err(SolveError::Solver)?;
+    tracing::debug!(pairs = comp.pairs, time_limit, stop = ?run.stop, objective = run.objective, bound = run.bound, "component solved by pairs");
+    let chosen: Option<Vec<(usize, SessionIx)>> = run
+        .columns
+        .as_ref()
+        .map(|cols| model.x.iter().zip(cols).filter(|(_, v)| **v > 0.5).map(|(&(p, s, _), _)| (p, s)).collect());
+    Ok((chosen, run.bound, run.stop, variables, constraints))
 }
 
 /// One list per patient, capacity respected (rounded values re-checked).

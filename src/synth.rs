@@ -27,13 +27,18 @@ use crate::proto as pb;
 pub const PLANNING_DATE: &str = "2026-11-23";
 
 /// A preset size of generated request.
+///
+/// With the case mix's durations (mean case and turnaround about 57 minutes), a 240-minute list
+/// takes about four cases, so the trust pool is about 5.5 patients a list: demand about 1.3 times
+/// capacity and 58,000-68,000 eligible (patient, list) pairs. The region keeps a regional waiting
+/// list of 10,000 (about 2.4 times its six weeks of capacity).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scale {
-    /// One specialist children's centre, three weeks, ~20 lists, ~100 patients.
+    /// One specialist children's centre, three weeks, ~20 lists, 120 patients.
     Theatre,
-    /// One specialist hub and two DGHs, six weeks, ~400 lists, ~1,500 patients.
+    /// One specialist hub and two DGHs, six weeks, ~440 lists, 2,400 patients.
     Trust,
-    /// Eight sites (two specialist), six weeks, ~950 lists, ~10,000 patients.
+    /// Eight sites (two specialist), six weeks, ~950 lists, 10,000 patients.
     Region,
 }
 
@@ -53,9 +58,24 @@ impl Scale {
     /// The size of the world at this scale.
     pub fn shape(self) -> Shape {
         match self {
-            Scale::Theatre => Shape { sites: 1, weeks: 3, sessions: 20, patients: 100 },
-            Scale::Trust => Shape { sites: 3, weeks: 6, sessions: 400, patients: 1_500 },
-            Scale::Region => Shape { sites: 8, weeks: 6, sessions: 950, patients: 10_000 },
+            Scale::Theatre => Shape {
+                sites: 1,
+                weeks: 3,
+                sessions: 20,
+                patients: 120,
+            },
+            Scale::Trust => Shape {
+                sites: 3,
+                weeks: 6,
+                sessions: 440,
+                patients: 2_400,
+            },
+            Scale::Region => Shape {
+                sites: 8,
+                weeks: 6,
+                sessions: 950,
+                patients: 10_000,
+            },
         }
     }
 }
@@ -103,22 +123,37 @@ pub fn generate(scale: Scale, seed: u64) -> pb::ProposeAllocationsRequest {
 pub fn generate_shape(shape: &Shape, seed: u64) -> pb::ProposeAllocationsRequest {
     let policy = Policy::default_profile();
     let planning = planning_date();
-    let sites = make_sites(shape.sites.max(1), &mut Rng::new(seed, 1));
+    let sites = make_sites(shape.sites.max(1));
     let rosters = make_rosters(&sites, &mut Rng::new(seed, 2));
     let templates = make_timetable(shape, &sites, &rosters, &mut Rng::new(seed, 3));
     let sessions = make_sessions(shape, planning, &sites, &templates, &mut Rng::new(seed, 4));
-    let patients = make_patients(shape, planning, &policy, &sites, &templates, &sessions, &mut Rng::new(seed, 5));
+    let patients = make_patients(
+        shape,
+        planning,
+        &policy,
+        &sites,
+        &templates,
+        &sessions,
+        &mut Rng::new(seed, 5),
+    );
 
     let mut request = pb::ProposeAllocationsRequest {
         planning_date: PLANNING_DATE.to_string(),
         sites: sites
             .iter()
-            .map(|s| pb::Site { id: s.id.clone(), name: s.name.clone(), specialist_centre: s.specialist })
+            .map(|s| pb::Site {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                specialist_centre: s.specialist,
+            })
             .collect(),
         sessions,
         patients,
         existing_bookings: Vec::new(),
-        policy: Some(pb::Policy { profile: "default".to_string(), ..Default::default() }),
+        policy: Some(pb::Policy {
+            profile: "default".to_string(),
+            ..Default::default()
+        }),
         planner: pb::Planner::Unspecified as i32,
     };
     request.existing_bookings = make_bookings(&request, &mut Rng::new(seed, 6));
@@ -199,8 +234,20 @@ fn planning_date() -> Date {
     Date::parse_from_str(PLANNING_DATE, "%Y-%m-%d").expect("a valid constant date")
 }
 
-/// England and Wales bank holidays around the planning horizon: no elective lists run.
-const BANK_HOLIDAYS: &[&str] = &["2026-12-25", "2026-12-28", "2027-01-01", "2027-03-26", "2027-03-29"];
+/// England and Wales bank holidays from the planning date to the end of 2027: no elective lists.
+const BANK_HOLIDAYS: &[&str] = &[
+    "2026-12-25",
+    "2026-12-28",
+    "2027-01-01",
+    "2027-03-26",
+    "2027-03-29",
+    "2027-05-03",
+    "2027-05-31",
+    "2027-08-30",
+    "2027-12-27",
+    "2027-12-28",
+    "2028-01-03",
+];
 
 fn is_bank_holiday(date: Date) -> bool {
     BANK_HOLIDAYS
@@ -316,7 +363,15 @@ const fn procedure(
     infants: f64,
     complex: f64,
 ) -> ProcedureMix {
-    ProcedureMix { specialty, code, weight, minutes, age, infants, complex }
+    ProcedureMix {
+        specialty,
+        code,
+        weight,
+        minutes,
+        age,
+        infants,
+        complex,
+    }
 }
 
 const PROCEDURES: &[ProcedureMix] = &[
@@ -355,7 +410,10 @@ const PROCEDURES: &[ProcedureMix] = &[
 ];
 
 const TITLES: &[&str] = &["Mr", "Ms", "Miss", "Dr", "Mrs", "Mr", "Ms"];
-const INITIALS: &[char] = &['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'J', 'K', 'L', 'M', 'N', 'P', 'R', 'S', 'T', 'W'];
+const INITIALS: &[char] = &[
+    'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'J', 'K', 'L', 'M', 'N', 'P', 'R', 'S', 'T', 'W',
+];
+#[rustfmt::skip]
 const SURNAMES: &[&str] = &[
     "Okafor", "Patel", "Hughes", "Nowak", "Campbell", "Rahman", "Evans", "Mensah", "Kaur", "Morgan",
     "Ibrahim", "Fraser", "Chen", "Doyle", "Adeyemi", "Jenkins", "Shah", "Murray", "Kowalski", "Ahmed",
@@ -382,12 +440,16 @@ struct SiteInfo {
     hub: usize,
 }
 
-fn make_sites(n: usize, rng: &mut Rng) -> Vec<SiteInfo> {
+fn make_sites(n: usize) -> Vec<SiteInfo> {
     let hubs = if n <= 3 { 1 } else { n.div_ceil(4) };
     (0..n)
         .map(|i| {
             let specialist = i < hubs;
-            let (names, k) = if specialist { (HUB_NAMES, i) } else { (DGH_NAMES, i - hubs) };
+            let (names, k) = if specialist {
+                (HUB_NAMES, i)
+            } else {
+                (DGH_NAMES, i - hubs)
+            };
             let (id, name) = names[k % names.len()];
             let round = k / names.len();
             let (id, name) = if round == 0 {
@@ -399,7 +461,7 @@ fn make_sites(n: usize, rng: &mut Rng) -> Vec<SiteInfo> {
                 id,
                 name,
                 specialist,
-                theatres: if specialist { 4 } else { 2 + rng.below(2) },
+                theatres: if specialist { 4 } else { 2 + (i - hubs + 1) % 2 },
                 hub: if specialist { i } else { (i - hubs) % hubs },
             }
         })
@@ -417,18 +479,24 @@ fn make_rosters(sites: &[SiteInfo], rng: &mut Rng) -> Vec<Vec<Vec<String>>> {
             SPECIALTIES
                 .iter()
                 .map(|spec| {
-                    let n = if site.specialist { spec.consultants.0 } else { spec.consultants.1 };
+                    let n = if site.specialist {
+                        spec.consultants.0
+                    } else {
+                        spec.consultants.1
+                    };
                     (0..n)
                         .map(|_| {
                             let surname = SURNAMES[order[next % SURNAMES.len()]];
                             let initial = INITIALS[(next / SURNAMES.len() + next * 7) % INITIALS.len()];
-                            let title = if SPECIALTIES[2].tfc == spec.tfc && next % 2 == 0 {
-                                "Dr"
+                            let title = TITLES[next % TITLES.len()];
+                            // Surname and initial pairs are distinct for the first 864 names.
+                            let name = if next < SURNAMES.len() * INITIALS.len() {
+                                format!("{title} {initial} {surname}")
                             } else {
-                                TITLES[next % TITLES.len()]
+                                format!("{title} {initial} {surname}-{next}")
                             };
                             next += 1;
-                            format!("{title} {initial} {surname}")
+                            name
                         })
                         .collect()
                 })
@@ -485,6 +553,27 @@ struct Template {
     target: Option<i32>,
 }
 
+/// `n` split in proportion to the weights, largest remainders first (ties to the earlier).
+fn apportion(n: usize, weights: &[f64]) -> Vec<usize> {
+    let total: f64 = weights.iter().sum();
+    if total <= 0.0 || weights.is_empty() {
+        return vec![0; weights.len()];
+    }
+    let exact: Vec<f64> = weights.iter().map(|w| n as f64 * w / total).collect();
+    let mut counts: Vec<usize> = exact.iter().map(|x| x.floor() as usize).collect();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|&a, &b| {
+        (exact[b] - exact[b].floor())
+            .total_cmp(&(exact[a] - exact[a].floor()))
+            .then(a.cmp(&b))
+    });
+    let short = n - counts.iter().sum::<usize>();
+    for &i in order.iter().take(short) {
+        counts[i] += 1;
+    }
+    counts
+}
+
 /// Working days (weekdays, not bank holidays) in the horizon.
 fn working_days(planning: Date, weeks: u32) -> usize {
     (0..weeks as i64 * 7)
@@ -493,54 +582,111 @@ fn working_days(planning: Date, weeks: u32) -> usize {
         .count()
 }
 
-fn make_timetable(shape: &Shape, sites: &[SiteInfo], rosters: &[Vec<Vec<String>>], rng: &mut Rng) -> Vec<Template> {
+fn make_timetable(
+    shape: &Shape,
+    sites: &[SiteInfo],
+    rosters: &[Vec<Vec<String>>],
+    rng: &mut Rng,
+) -> Vec<Template> {
     let planning = planning_date();
     let days = working_days(planning, shape.weeks).max(1);
     // Lists per week so that the horizon holds about `shape.sessions` lists.
     let per_week = (shape.sessions as f64 * 5.0 / days as f64 / (1.0 - ABSENT_SHARE)).round() as usize;
 
-    let mut slots: Vec<(usize, usize, u32, Half)> = Vec::new();
-    for (s, site) in sites.iter().enumerate() {
+    // Lists per site in proportion to its theatres, then slots at random within the site.
+    let theatres: Vec<f64> = sites.iter().map(|s| s.theatres as f64).collect();
+    let mut chosen: Vec<(usize, usize, u32, Half)> = Vec::new();
+    for (s, (site, wanted)) in sites.iter().zip(apportion(per_week, &theatres)).enumerate() {
+        let mut slots: Vec<(usize, u32, Half)> = Vec::new();
         for t in 0..site.theatres {
             for day in 0..5 {
-                slots.push((s, t, day, Half::Am));
-                slots.push((s, t, day, Half::Pm));
+                slots.push((t, day, Half::Am));
+                slots.push((t, day, Half::Pm));
             }
         }
-    }
-    rng.shuffle(&mut slots);
-
-    let mut taken: BTreeMap<(usize, usize, u32), Vec<Half>> = BTreeMap::new();
-    let mut chosen: Vec<(usize, usize, u32, Half)> = Vec::new();
-    for (s, t, day, half) in slots {
-        if chosen.len() >= per_week {
-            break;
-        }
-        let used = taken.entry((s, t, day)).or_default();
-        if used.contains(&half) || used.contains(&Half::AllDay) {
-            continue;
-        }
-        let all_day_share = if sites[s].specialist { 0.10 } else { 0.04 };
-        if used.is_empty() && rng.chance(all_day_share) {
-            used.push(Half::AllDay);
-            chosen.push((s, t, day, Half::AllDay));
-        } else {
+        rng.shuffle(&mut slots);
+        let mut taken: BTreeMap<(usize, u32), Vec<Half>> = BTreeMap::new();
+        let mut count = 0;
+        for (t, day, half) in slots {
+            if count >= wanted {
+                break;
+            }
+            let used = taken.entry((t, day)).or_default();
+            if used.contains(&half) || used.contains(&Half::AllDay) {
+                continue;
+            }
+            let all_day_share = if site.specialist { 0.10 } else { 0.04 };
+            let half = if used.is_empty() && rng.chance(all_day_share) {
+                Half::AllDay
+            } else {
+                half
+            };
             used.push(half);
             chosen.push((s, t, day, half));
+            count += 1;
         }
     }
     chosen.sort();
 
-    let mut rota: BTreeMap<(usize, usize), usize> = BTreeMap::new();
-    chosen
-        .into_iter()
-        .map(|(site, theatre, weekday, half)| {
-            let info = &sites[site];
+    // Specialties in proportion to the site's mix, in a random order over its slots.
+    let mut specialties_of: Vec<Vec<usize>> = sites
+        .iter()
+        .enumerate()
+        .map(|(s, site)| {
+            let n = chosen.iter().filter(|c| c.0 == s).count();
             let shares: Vec<f64> = SPECIALTIES
                 .iter()
-                .map(|m| if info.specialist { m.hub_share } else { m.dgh_share })
+                .map(|m| if site.specialist { m.hub_share } else { m.dgh_share })
                 .collect();
-            let specialty = rng.weighted(&shares);
+            let mut list: Vec<usize> = apportion(n, &shares)
+                .into_iter()
+                .enumerate()
+                .flat_map(|(spec, k)| std::iter::repeat_n(spec, k))
+                .collect();
+            rng.shuffle(&mut list);
+            list
+        })
+        .collect();
+
+    let assigned: Vec<(usize, usize, u32, Half, usize)> = chosen
+        .into_iter()
+        .map(|(s, t, day, half)| {
+            (
+                s,
+                t,
+                day,
+                half,
+                specialties_of[s].pop().expect("one specialty per list"),
+            )
+        })
+        .collect();
+
+    // At DGHs, lists of specialties that also treat adults are paediatric, mixed (children first,
+    // then reserved adult time) or adult, in fixed proportions.
+    let kinds = [pb::ListType::Paediatric, pb::ListType::Mixed, pb::ListType::Adult];
+    let mut list_types: Vec<Vec<pb::ListType>> = sites
+        .iter()
+        .enumerate()
+        .map(|(s, site)| {
+            let n = assigned
+                .iter()
+                .filter(|a| a.0 == s && !site.specialist && SPECIALTIES[a.4].adult_lists)
+                .count();
+            let mut deck: Vec<pb::ListType> = apportion(n, &[0.55, 0.33, 0.12])
+                .into_iter()
+                .zip(kinds)
+                .flat_map(|(k, kind)| std::iter::repeat_n(kind, k))
+                .collect();
+            rng.shuffle(&mut deck);
+            deck
+        })
+        .collect();
+
+    let mut rota: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    assigned
+        .into_iter()
+        .map(|(site, theatre, weekday, half, specialty)| {
+            let info = &sites[site];
             let mix = &SPECIALTIES[specialty];
             let roster = &rosters[site][specialty];
             let turn = rota.entry((site, specialty)).or_default();
@@ -554,7 +700,7 @@ fn make_timetable(shape: &Shape, sites: &[SiteInfo], rosters: &[Vec<Vec<String>>
             let list_type = if info.specialist || !mix.adult_lists {
                 pb::ListType::Paediatric
             } else {
-                [pb::ListType::Paediatric, pb::ListType::Mixed, pb::ListType::Adult][rng.weighted(&[0.55, 0.35, 0.10])]
+                list_types[site].pop().expect("one list type per list")
             };
             let paediatric_anaesthetist = match list_type {
                 _ if info.specialist => true,
@@ -625,7 +771,13 @@ fn make_sessions(
             let site = &sites[t.site];
             let theatre = format!("T{}", t.theatre + 1);
             sessions.push(pb::Session {
-                id: format!("S-{}-{}-{}-{}", site.id, date.format("%Y-%m-%d"), theatre, t.half.tag()),
+                id: format!(
+                    "S-{}-{}-{}-{}",
+                    site.id,
+                    date.format("%Y-%m-%d"),
+                    theatre,
+                    t.half.tag()
+                ),
                 site_id: site.id.clone(),
                 theatre,
                 date: date.format("%Y-%m-%d").to_string(),
@@ -637,14 +789,29 @@ fn make_sessions(
                 min_age_months: t.min_age,
                 max_age_months: t.max_age,
                 paediatric_anaesthetist: t.paediatric_anaesthetist,
-                reserved_minutes: if t.list_type == pb::ListType::Mixed { reserved } else { 0 },
-                status: if released { pb::SessionStatus::Released } else { pb::SessionStatus::Confirmed } as i32,
+                reserved_minutes: if t.list_type == pb::ListType::Mixed {
+                    reserved
+                } else {
+                    0
+                },
+                status: if released {
+                    pb::SessionStatus::Released
+                } else {
+                    pb::SessionStatus::Confirmed
+                } as i32,
                 cases_per_list_target: t.target,
                 hvlc_group: t.hvlc.map(str::to_string),
             });
         }
     }
-    sessions.sort_by(|a, b| (&a.date, &a.site_id, &a.theatre, &a.start_time).cmp(&(&b.date, &b.site_id, &b.theatre, &b.start_time)));
+    sessions.sort_by(|a, b| {
+        (&a.date, &a.site_id, &a.theatre, &a.start_time).cmp(&(
+            &b.date,
+            &b.site_id,
+            &b.theatre,
+            &b.start_time,
+        ))
+    });
     sessions
 }
 
@@ -658,13 +825,14 @@ fn iso(date: Date) -> String {
 
 /// Mean theatre load (case and turnaround) of a specialty's case mix.
 fn mean_load(specialty: usize, turnaround: f64) -> f64 {
-    let (sum, weight) = PROCEDURES
-        .iter()
-        .filter(|p| p.specialty == specialty)
-        .fold((0.0, 0.0), |(sum, weight), p| {
-            let mean = (p.minutes.0 + p.minutes.1) as f64 / 2.0 + turnaround;
-            (sum + p.weight * mean, weight + p.weight)
-        });
+    let (sum, weight) =
+        PROCEDURES
+            .iter()
+            .filter(|p| p.specialty == specialty)
+            .fold((0.0, 0.0), |(sum, weight), p| {
+                let mean = (p.minutes.0 + p.minutes.1) as f64 / 2.0 + turnaround;
+                (sum + p.weight * mean, weight + p.weight)
+            });
     if weight > 0.0 {
         sum / weight
     } else {
@@ -687,7 +855,11 @@ fn make_patients(
 
     // Demand follows supply: a patient's home site and specialty are drawn in proportion to the
     // cases the site's children's lists of that specialty can take.
-    let site_index: BTreeMap<&str, usize> = sites.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+    let site_index: BTreeMap<&str, usize> = sites
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
     let mut cases = vec![0.0; sites.len() * SPECIALTIES.len()];
     for s in sessions {
         if s.status == pb::SessionStatus::Released as i32 || s.list_type == pb::ListType::Adult as i32 {
@@ -695,7 +867,8 @@ fn make_patients(
         }
         let site = site_index[s.site_id.as_str()];
         if let Some(spec) = SPECIALTIES.iter().position(|m| m.tfc == s.specialty) {
-            cases[site * SPECIALTIES.len() + spec] += f64::from(s.minutes - s.reserved_minutes) / mean_load(spec, turnaround);
+            cases[site * SPECIALTIES.len() + spec] +=
+                f64::from(s.minutes - s.reserved_minutes) / mean_load(spec, turnaround);
         }
     }
     if cases.iter().all(|c| *c <= 0.0) {
@@ -751,7 +924,10 @@ fn make_patients(
                     status: pb::PreopStatus::Completed as i32,
                     date: Some(iso(planning - Duration::days(rng.range(0, listed_ago.min(120))))),
                 },
-                1 => pb::PreopAssessment { status: pb::PreopStatus::NotDone as i32, date: None },
+                1 => pb::PreopAssessment {
+                    status: pb::PreopStatus::NotDone as i32,
+                    date: None,
+                },
                 _ => pb::PreopAssessment {
                     status: pb::PreopStatus::Booked as i32,
                     date: Some(iso(planning + Duration::days(rng.range(2, 35)))),
@@ -772,7 +948,11 @@ fn make_patients(
                 if needs_specialist && !sites[home].specialist {
                     accepted.push(hub);
                 } else if sites.len() > 1 && rng.chance(0.35) {
-                    let other = if home != hub && rng.chance(0.6) { hub } else { (home + 1 + rng.below(sites.len() - 1)) % sites.len() };
+                    let other = if home != hub && rng.chance(0.6) {
+                        hub
+                    } else {
+                        (home + 1 + rng.below(sites.len() - 1)) % sites.len()
+                    };
                     accepted.push(other);
                 }
             }
@@ -781,7 +961,11 @@ fn make_patients(
             let surgeon = if rng.chance(0.25) {
                 let group = policy.cases_per_list.group_of(proc.code);
                 let mut candidates: BTreeMap<&str, f64> = BTreeMap::new();
-                let where_ = if accepted.is_empty() { vec![if needs_specialist { hub } else { home }] } else { accepted.clone() };
+                let where_ = if accepted.is_empty() {
+                    vec![if needs_specialist { hub } else { home }]
+                } else {
+                    accepted.clone()
+                };
                 for t in templates {
                     let fits = where_.contains(&t.site)
                         && t.specialty == specialty
@@ -803,7 +987,10 @@ fn make_patients(
             let mut unavailable = Vec::new();
             if rng.chance(0.08) {
                 let from = planning + Duration::days(rng.range(0, horizon_days.max(1) - 1));
-                unavailable.push(pb::DateRange { from: iso(from), to: iso(from + Duration::days(rng.range(2, 14))) });
+                unavailable.push(pb::DateRange {
+                    from: iso(from),
+                    to: iso(from + Duration::days(rng.range(2, 14))),
+                });
             }
 
             pb::Patient {
@@ -833,9 +1020,10 @@ fn make_patients(
 // Bookings already held
 // ---------------------------------------------------------------------------------------------
 
-/// Bookings on lists in the first four weeks: locked lists (T-2) are about half full, mostly
-/// confirmed; booking-phase lists (T-4) a quarter full, mostly offered. Every booking is one the
-/// rules allow as a new booking and fits the list's remaining capacity.
+/// Bookings on lists in the first four weeks: most locked lists (T-2) hold 10-35% of their time
+/// in bookings, mostly confirmed; about a third of booking-phase lists (T-4) hold one or two,
+/// mostly offered. Clerks book the urgent first, and only local families who are pre-assessed.
+/// Every booking is one the rules allow as a new booking and fits the list's remaining capacity.
 fn make_bookings(request: &pb::ProposeAllocationsRequest, rng: &mut Rng) -> Vec<pb::ExistingBooking> {
     let req = PlanningRequest::try_from(request.clone()).expect("generated requests are valid");
     let locked = req.policy.phases.locked_days;
@@ -844,8 +1032,14 @@ fn make_bookings(request: &pb::ProposeAllocationsRequest, rng: &mut Rng) -> Vec<
     let mut by_specialty: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (p, patient) in req.patients.iter().enumerate() {
         // Families who have a date already are local: they named the sites they accept.
-        if patient.preop_status == crate::domain::PreopStatus::Completed && patient.accepted_sites.is_some() {
-            by_specialty.entry(patient.specialty.as_str()).or_default().push(p);
+        if patient.preop_status == crate::domain::PreopStatus::Completed
+            && patient.accepted_sites.is_some()
+            && crate::rules::patient_reasons(&req, p).is_empty()
+        {
+            by_specialty
+                .entry(patient.specialty.as_str())
+                .or_default()
+                .push(p);
         }
     }
     let mut booked = vec![false; req.patients.len()];
@@ -856,13 +1050,19 @@ fn make_bookings(request: &pb::ProposeAllocationsRequest, rng: &mut Rng) -> Vec<
         if session.released || ahead >= booking {
             continue;
         }
-        let Some(candidates) = by_specialty.get(session.specialty.as_str()) else { continue };
+        let Some(candidates) = by_specialty.get(session.specialty.as_str()) else {
+            continue;
+        };
         let in_locked = ahead < locked;
-        // Locked lists hold a few bookings; about half the booking-phase lists have any yet.
-        if !in_locked && rng.chance(0.5) {
+        // Most locked lists hold a few bookings; about a third of booking-phase lists have any yet.
+        if !rng.chance(if in_locked { 0.6 } else { 0.35 }) {
             continue;
         }
-        let fill = if in_locked { 0.1 + 0.25 * rng.unit() } else { 0.03 + 0.12 * rng.unit() };
+        let fill = if in_locked {
+            0.1 + 0.25 * rng.unit()
+        } else {
+            0.05 + 0.1 * rng.unit()
+        };
         let capacity = req.case_capacity(s);
         let target = (capacity as f64 * fill) as i64;
         let mut used = 0;
@@ -871,6 +1071,14 @@ fn make_bookings(request: &pb::ProposeAllocationsRequest, rng: &mut Rng) -> Vec<
                 break;
             }
             let p = candidates[rng.below(candidates.len())];
+            let urgency = match req.patients[p].priority {
+                crate::domain::Priority::P2 => 1.0,
+                crate::domain::Priority::P3 => 0.8,
+                crate::domain::Priority::P4 => 0.5,
+            };
+            if !rng.chance(urgency) {
+                continue;
+            }
             let load = req.case_load(p);
             if booked[p] || used + load > capacity || !crate::rules::eligible(&req, p, s) {
                 continue;
@@ -881,7 +1089,11 @@ fn make_bookings(request: &pb::ProposeAllocationsRequest, rng: &mut Rng) -> Vec<
             bookings.push(pb::ExistingBooking {
                 patient_id: req.patients[p].id.clone(),
                 session_id: session.id.clone(),
-                state: if confirmed { pb::BookingState::Confirmed } else { pb::BookingState::Offered } as i32,
+                state: if confirmed {
+                    pb::BookingState::Confirmed
+                } else {
+                    pb::BookingState::Offered
+                } as i32,
             });
         }
     }
@@ -890,74 +1102,370 @@ fn make_bookings(request: &pb::ProposeAllocationsRequest, rng: &mut Rng) -> Vec<
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
+    use chrono::NaiveTime;
+
     use super::*;
+    use crate::domain::ListType;
+    use crate::rules;
 
     fn convert(req: &pb::ProposeAllocationsRequest) -> PlanningRequest {
-        PlanningRequest::try_from(req.clone()).unwrap_or_else(|e| panic!("{e}: {:?}", &e.0[..e.0.len().min(10)]))
+        PlanningRequest::try_from(req.clone())
+            .unwrap_or_else(|e| panic!("{e}: {:?}", &e.0[..e.0.len().min(10)]))
     }
 
-    fn pairs(req: &PlanningRequest) -> usize {
-        crate::rules::eligible_sessions(req).iter().map(Vec::len).sum()
+    fn pairs(options: &[Vec<usize>]) -> usize {
+        options.iter().map(Vec::len).sum()
     }
 
-    /// Pool demand (cases with turnaround, patients who may be booked) over what the lists can take.
-    fn demand_ratio(req: &PlanningRequest) -> f64 {
-        let options = crate::rules::eligible_sessions(req);
-        let demand: i64 = (0..req.patients.len()).filter(|&p| !options[p].is_empty()).map(|p| req.case_load(p)).sum();
-        let capacity: i64 = (0..req.sessions.len()).filter(|&s| !req.sessions[s].released).map(|s| req.case_capacity(s)).sum();
+    /// Pool demand (case and turnaround) over what the confirmed lists can take.
+    fn demand_ratio(req: &PlanningRequest, bookable_only: bool, options: &[Vec<usize>]) -> f64 {
+        let demand: i64 = (0..req.patients.len())
+            .filter(|&p| !bookable_only || !options[p].is_empty())
+            .map(|p| req.case_load(p))
+            .sum();
+        let capacity: i64 = (0..req.sessions.len())
+            .filter(|&s| !req.sessions[s].released)
+            .map(|s| req.case_capacity(s))
+            .sum();
         demand as f64 / capacity as f64
     }
 
+    fn share(count: usize, of: usize) -> f64 {
+        count as f64 / of as f64
+    }
+
     #[test]
-    fn summary() {
-        let shapes = [
-            Scale::Theatre.shape(),
-            Scale::Trust.shape(),
-            Shape { sites: 3, weeks: 6, sessions: 400, patients: 1800 },
-            Shape { sites: 3, weeks: 6, sessions: 400, patients: 2000 },
-        ];
-        for shape in shapes {
-            let req = generate_shape(&shape, 1);
-            let d = convert(&req);
-            let options = crate::rules::eligible_sessions(&d);
-            let none = options.iter().filter(|o| o.is_empty()).count();
-            let all: i64 = (0..d.patients.len()).map(|p| d.case_load(p)).sum();
-            let cap: i64 = (0..d.sessions.len()).filter(|&s| !d.sessions[s].released).map(|s| d.case_capacity(s)).sum();
-            eprintln!(
-                "{shape:?}: sessions {} patients {} bookings {} pairs {} ratio {:.2} all {:.2} none {none} meanload {:.1} cap/session {:.1}",
-                d.sessions.len(),
-                d.patients.len(),
-                d.bookings.len(),
-                pairs(&d),
-                demand_ratio(&d),
-                all as f64 / cap as f64,
-                all as f64 / d.patients.len() as f64,
-                cap as f64 / d.sessions.len() as f64,
-            );
+    fn scales_parse_and_name_the_choices() {
+        for scale in Scale::ALL {
+            assert_eq!(scale.as_str().parse::<Scale>(), Ok(scale));
+            assert_eq!(scale.to_string(), scale.as_str());
+        }
+        assert_eq!("Trust".parse::<Scale>(), Ok(Scale::Trust));
+        let err = "county".parse::<Scale>().unwrap_err().to_string();
+        for choice in ["theatre", "trust", "region"] {
+            assert!(err.contains(choice), "{err}");
         }
     }
-}
-#[cfg(test)]
-mod diag {
-    use super::*;
+
     #[test]
-    fn reasons() {
-        let req = generate(Scale::Trust, 1);
-        let d = PlanningRequest::try_from(req).unwrap();
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        let mut matched = 0;
-        for p in 0..d.patients.len() {
-            for s in 0..d.sessions.len() {
-                if d.patients[p].specialty != d.sessions[s].specialty { continue; }
-                matched += 1;
-                let r = crate::rules::pair_reasons(&d, p, s);
-                if r.is_empty() { *counts.entry("OK".into()).or_default() += 1; }
-                for x in r { *counts.entry(x.code().into()).or_default() += 1; }
-                if crate::rules::pair_reasons(&d, p, s).len() == 1 { *counts.entry(format!("only {}", crate::rules::pair_reasons(&d, p, s)[0].code())).or_default() += 1; }
+    fn theatre_and_trust_convert_without_violations() {
+        for scale in [Scale::Theatre, Scale::Trust] {
+            for seed in [1, 2, 3] {
+                let req = convert(&generate(scale, seed));
+                let shape = scale.shape();
+                assert_eq!(req.patients.len(), shape.patients);
+                assert_eq!(req.sites.len(), shape.sites);
+                let n = req.sessions.len() as f64;
+                assert!(
+                    (n - shape.sessions as f64).abs() <= 0.1 * shape.sessions as f64,
+                    "{scale} {n}"
+                );
             }
         }
-        eprintln!("matched {matched}: {counts:#?}");
-        let ebi = (0..d.patients.len()).filter(|&p| !crate::rules::patient_reasons(&d, p).is_empty()).count();
-        eprintln!("ebi blocked {ebi}");
+    }
+
+    #[test]
+    fn region_converts_without_violations() {
+        let req = convert(&generate(Scale::Region, 1));
+        assert_eq!(req.sites.iter().filter(|s| s.specialist_centre).count(), 2);
+        assert_eq!(req.patients.len(), 10_000);
+        assert!(
+            (850..=1_050).contains(&req.sessions.len()),
+            "{}",
+            req.sessions.len()
+        );
+    }
+
+    #[test]
+    fn small_and_odd_shapes_convert() {
+        for shape in [
+            Shape {
+                sites: 2,
+                weeks: 1,
+                sessions: 6,
+                patients: 15,
+            },
+            Shape {
+                sites: 5,
+                weeks: 2,
+                sessions: 60,
+                patients: 200,
+            },
+            Shape {
+                sites: 1,
+                weeks: 4,
+                sessions: 0,
+                patients: 10,
+            },
+            Shape {
+                sites: 0,
+                weeks: 0,
+                sessions: 10,
+                patients: 0,
+            },
+        ] {
+            convert(&generate_shape(&shape, 9));
+        }
+    }
+
+    #[test]
+    fn requests_round_trip_through_json() {
+        let req = generate(Scale::Theatre, 3);
+        let text = serde_json::to_string(&req).unwrap();
+        assert!(
+            text.contains("\"planningDate\":\"2026-11-23\""),
+            "{}",
+            &text[..80]
+        );
+        let back: pb::ProposeAllocationsRequest = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, req);
+    }
+
+    #[test]
+    fn same_seed_same_request_other_seed_other_request() {
+        for scale in [Scale::Theatre, Scale::Trust] {
+            assert_eq!(generate(scale, 7), generate(scale, 7));
+            let (a, b) = (generate(scale, 7), generate(scale, 8));
+            assert_ne!(a, b);
+            assert_ne!(a.patients, b.patients);
+            assert_ne!(a.sessions, b.sessions);
+        }
+    }
+
+    #[test]
+    fn trust_has_enough_eligible_pairs_and_demand_exceeds_capacity() {
+        let req = convert(&generate(Scale::Trust, 1));
+        let options = rules::eligible_sessions(&req);
+        let n = pairs(&options);
+        assert!((50_000..100_000).contains(&n), "{n} eligible pairs");
+        let all = demand_ratio(&req, false, &options);
+        let bookable = demand_ratio(&req, true, &options);
+        assert!((1.2..=1.5).contains(&all), "demand / capacity {all:.2}");
+        assert!(
+            (1.1..=1.5).contains(&bookable),
+            "bookable demand / capacity {bookable:.2}"
+        );
+    }
+
+    #[test]
+    fn sessions_look_like_a_theatre_timetable() {
+        let raw = generate(Scale::Trust, 1);
+        let req = convert(&raw);
+        let am = NaiveTime::from_hms_opt(8, 30, 0).unwrap();
+        let pm = NaiveTime::from_hms_opt(13, 30, 0).unwrap();
+        let mut theatres: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
+        for (s, session) in req.sessions.iter().enumerate() {
+            assert!(
+                session.date.weekday().num_days_from_monday() < 5,
+                "{}",
+                session.id
+            );
+            assert!(!is_bank_holiday(session.date), "{}", session.id);
+            assert!((0..42).contains(&req.days_ahead(s)));
+            match session.minutes {
+                240 => assert!(session.start == am || session.start == pm),
+                480 => assert_eq!(session.start, am),
+                m => panic!("a {m}-minute list"),
+            }
+            let site = &req.sites[session.site].id;
+            let prefix = format!(
+                "S-{site}-{}-{}-",
+                session.date.format("%Y-%m-%d"),
+                session.theatre
+            );
+            assert!(session.id.starts_with(&prefix), "{}", session.id);
+            theatres
+                .entry(session.site)
+                .or_default()
+                .insert(session.theatre.as_str());
+        }
+        assert!(
+            theatres.values().all(|t| (2..=4).contains(&t.len())),
+            "{theatres:?}"
+        );
+        assert_eq!(req.sites.iter().filter(|s| s.specialist_centre).count(), 1);
+
+        let n = req.sessions.len();
+        let released = req.sessions.iter().filter(|s| s.released).count();
+        assert!((0.01..0.06).contains(&share(released, n)), "{released} released");
+        let all_day = req.sessions.iter().filter(|s| s.minutes == 480).count();
+        assert!(all_day > 0 && share(all_day, n) < 0.12, "{all_day} all-day lists");
+        let mixed: Vec<_> = req
+            .sessions
+            .iter()
+            .filter(|s| s.list_type == ListType::Mixed)
+            .collect();
+        assert!(!mixed.is_empty() && mixed.iter().all(|s| (60..=120).contains(&s.reserved_minutes)));
+        assert!(req
+            .sessions
+            .iter()
+            .all(|s| (s.list_type == ListType::Mixed) == (s.reserved_minutes > 0)));
+        let adult = req
+            .sessions
+            .iter()
+            .filter(|s| s.list_type == ListType::Adult)
+            .count();
+        assert!(adult > 0 && share(adult, n) < 0.1, "{adult} adult lists");
+        let paediatric = req
+            .sessions
+            .iter()
+            .filter(|s| s.list_type == ListType::Paediatric)
+            .count();
+        assert!(share(paediatric, n) > 0.7);
+        let hvlc: BTreeSet<&str> = req
+            .sessions
+            .iter()
+            .filter_map(|s| s.hvlc_group.as_deref())
+            .collect();
+        assert_eq!(
+            hvlc,
+            BTreeSet::from(["dental_extraction", "grommets", "tonsillectomy"])
+        );
+        assert!(req.sessions.iter().any(|s| s.min_age_months == Some(12)));
+        assert!(req.sessions.iter().any(|s| s.max_age_months == Some(192)));
+        for (s, session) in req.sessions.iter().enumerate() {
+            if req.sites[session.site].specialist_centre {
+                assert!(
+                    session.paediatric_anaesthetist && session.list_type == ListType::Paediatric,
+                    "{s}"
+                );
+            }
+        }
+        let specialties: BTreeSet<&str> = req.sessions.iter().map(|s| s.specialty.as_str()).collect();
+        assert_eq!(specialties, BTreeSet::from(["110", "120", "130", "142", "171"]));
+        // Several named consultants per specialty per site, each keeping their weekly slot.
+        let mut consultants: BTreeMap<(usize, &str), BTreeSet<&str>> = BTreeMap::new();
+        for session in &req.sessions {
+            if let Some(name) = &session.surgeon {
+                consultants
+                    .entry((session.site, session.specialty.as_str()))
+                    .or_default()
+                    .insert(name);
+            }
+        }
+        assert!(
+            consultants
+                .iter()
+                .all(|((_, tfc), c)| !["120", "171"].contains(tfc) || c.len() >= 2),
+            "{consultants:?}"
+        );
+    }
+
+    #[test]
+    fn the_pool_has_the_expected_mix() {
+        let req = convert(&generate(Scale::Trust, 1));
+        let options = rules::eligible_sessions(&req);
+        let n = req.patients.len();
+        let count =
+            |f: &dyn Fn(&crate::domain::Patient) -> bool| req.patients.iter().filter(|p| f(p)).count();
+
+        use crate::domain::{PreopStatus, Priority};
+        let p2 = share(count(&|p| p.priority == Priority::P2), n);
+        let p3 = share(count(&|p| p.priority == Priority::P3), n);
+        let p4 = share(count(&|p| p.priority == Priority::P4), n);
+        assert!((0.06..0.15).contains(&p2) && (0.33..0.47).contains(&p3) && (0.42..0.58).contains(&p4));
+
+        let infants = count(&|p| p.age_months < 12);
+        assert!(infants > 0 && share(infants, n) < 0.06, "{infants} infants");
+        let under_eight = share(count(&|p| p.age_months < 96), n);
+        assert!(under_eight > 0.5, "{under_eight:.2} under eight");
+        assert!(req.patients.iter().all(|p| p.age_months < 216));
+        assert!(count(&|p| p.accepts_adult_services) > 0);
+        assert!(req
+            .patients
+            .iter()
+            .all(|p| !p.accepts_adult_services || p.age_months >= 192));
+
+        let complex = count(&|p| p.complex);
+        assert!(complex > 0 && share(complex, n) < 0.12, "{complex} complex");
+        // Infants and complex cases may go to a specialist centre, and nearly all can be booked.
+        let specialist = |sites: &Option<Vec<usize>>| {
+            sites
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|&i| req.sites[i].specialist_centre))
+        };
+        let needs: Vec<usize> = (0..n)
+            .filter(|&p| req.patients[p].complex || req.patients[p].age_months < 12)
+            .collect();
+        assert!(needs.iter().all(|&p| specialist(&req.patients[p].accepted_sites)));
+        let bookable = needs.iter().filter(|&&p| !options[p].is_empty()).count();
+        assert!(
+            share(bookable, needs.len()) > 0.9,
+            "{bookable} of {}",
+            needs.len()
+        );
+
+        let completed = count(&|p| p.preop_status == PreopStatus::Completed);
+        assert!((0.55..0.65).contains(&share(completed, n)));
+        for p in &req.patients {
+            assert!(p.rtt_clock_start <= p.date_listed && p.date_listed <= req.planning_date);
+            if p.preop_status == PreopStatus::Completed {
+                let d = p.preop_date.unwrap();
+                assert!(d <= req.planning_date && (req.planning_date - d).num_days() <= 120);
+            }
+        }
+        let over_52 = count(&|p| (req.planning_date - p.rtt_clock_start).num_days() > 52 * 7);
+        assert!(
+            over_52 > 0
+                && req
+                    .patients
+                    .iter()
+                    .all(|p| (req.planning_date - p.rtt_clock_start).num_days() <= 70 * 7)
+        );
+
+        let ebi: Vec<_> = req
+            .patients
+            .iter()
+            .filter(|p| p.procedure.starts_with("D15") || p.procedure.starts_with("E20"))
+            .collect();
+        let approved = ebi.iter().filter(|p| p.ebi_approved).count();
+        assert!(approved < ebi.len() && share(approved, ebi.len()) > 0.75);
+
+        let any_site = share(count(&|p| p.accepted_sites.is_none()), n);
+        assert!((0.15..0.25).contains(&any_site), "{any_site:.2}");
+        let home_only = share(
+            count(&|p| p.accepted_sites.as_ref().is_some_and(|s| s.len() == 1)),
+            n,
+        );
+        assert!(home_only > 0.45, "{home_only:.2}");
+        assert!(count(&|p| p.accepted_sites.as_ref().is_some_and(|s| s.len() == 2)) > 0);
+        let named = share(count(&|p| p.surgeon.is_some()), n);
+        assert!((0.2..0.3).contains(&named), "{named:.2}");
+        assert!(count(&|p| !p.unavailable.is_empty()) > 0);
+        assert!((1..n / 20).contains(&count(&|p| p.diabetes)));
+        assert!((1..n / 20).contains(&count(&|p| p.latex_allergy)));
+        let ids: BTreeSet<&str> = req.patients.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids.len(), n);
+        assert!(req
+            .patients
+            .iter()
+            .all(|p| p.id.len() == 7 && p.id.starts_with('P')));
+    }
+
+    #[test]
+    fn existing_bookings_are_allowed_and_fit() {
+        use crate::domain::BookingState;
+        for scale in [Scale::Theatre, Scale::Trust] {
+            let req = convert(&generate(scale, 1));
+            assert!(!req.bookings.is_empty());
+            assert!(req.bookings.iter().any(|b| b.state == BookingState::Offered));
+            assert!(req.bookings.iter().any(|b| b.state == BookingState::Confirmed));
+            let mut load: BTreeMap<usize, i64> = BTreeMap::new();
+            for b in &req.bookings {
+                let session = &req.sessions[b.session];
+                assert!(!session.released);
+                assert!(req.days_ahead(b.session) < req.policy.phases.booking_days);
+                assert!(rules::eligible(&req, b.patient, b.session), "{}", session.id);
+                *load.entry(b.session).or_default() += req.case_load(b.patient);
+            }
+            assert!(load.iter().all(|(&s, &l)| l <= req.case_capacity(s)));
+            // Every booking is one the plan may keep: nothing is in conflict.
+            assert!(req
+                .bookings
+                .iter()
+                .all(|b| rules::pinned_reasons(&req, b.patient, b.session).is_empty()));
+        }
     }
 }
