@@ -3,5 +3,6 @@
 
 mod api;
 mod planning;
+mod properties;
 pub mod util;
 mod validation;

@@ -1,0 +1,843 @@
+//! Property tests: small, varied, valid requests (including adversarial shapes) and the invariants
+//! every plan must keep, whichever planner made it.
+//!
+//! The generator builds proto requests from plain numbers and repairs them into validity (ages,
+//! dates, bands and bookings are drawn so that `PlanningRequest::try_from` accepts them; a request
+//! it refuses fails the property). Shapes:
+//! - `Mixed`: everything random;
+//! - `AllIneligible`: every patient is ruled out (unknown specialty or an unapproved EBI procedure);
+//! - `OneHugeCase`: one case as long as the longest list;
+//! - `AllLocked`: every list within T-2 weeks of the planning date;
+//! - `ExactlyFull`: 240-minute lists and cases of 40, 115 or 240 minutes, so cases and changeovers
+//!   fill lists to the minute (zero-minute gaps);
+//! - `Ties`: identical patients on identical lists.
+
+use std::collections::{BTreeMap, HashMap};
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use theatre_optimiser::check::check;
+use theatre_optimiser::domain::{PlannerKind, PlanningRequest};
+use theatre_optimiser::plan::Plan;
+use theatre_optimiser::proto as pb;
+use theatre_optimiser::service::propose;
+use theatre_optimiser::solve::{plan, SolveOptions};
+
+use crate::util::assert_valid;
+
+const PLANNING_DATE: &str = "2026-11-23";
+const SPECIALTIES: [&str; 2] = ["120", "171"];
+const SURGEONS: [&str; 2] = ["Mr Adeyemi", "Ms Okafor"];
+/// Tonsillectomy, grommets (EBI), adenoidectomy (EBI), circumcision, herniotomy, no group, dental.
+const PROCEDURES: [&str; 7] = ["F34.1", "D15.1", "E20.1", "N30.3", "T19.1", "A01.1", "F09.1"];
+const HVLC_GROUPS: [&str; 2] = ["tonsillectomy", "grommets"];
+const PROFILES: [&str; 3] = ["default", "fast", "high-intensity"];
+const LIST_MINUTES: [i32; 5] = [60, 120, 180, 240, 300];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Mixed,
+    AllIneligible,
+    OneHugeCase,
+    AllLocked,
+    ExactlyFull,
+    Ties,
+}
+
+#[derive(Debug, Clone)]
+struct SessionSpec {
+    site: usize,
+    day: i64,
+    afternoon: bool,
+    minutes: usize,
+    specialty: usize,
+    surgeon: Option<usize>,
+    list_type: i32,
+    band: (Option<i32>, Option<i32>),
+    paediatric_anaesthetist: bool,
+    reserved_quarters: i32,
+    released: bool,
+    target: Option<i32>,
+    hvlc: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+struct PatientSpec {
+    specialty: usize,
+    procedure: usize,
+    minutes: i32,
+    age_months: i32,
+    priority: i32,
+    listed_days_ago: i64,
+    clock_days_before_listing: i64,
+    preop_status: i32,
+    preop_days_ago: Option<i64>,
+    complex: bool,
+    ebi_approved: bool,
+    site_mask: u8,
+    surgeon: Option<usize>,
+    unavailable: Option<(i64, i64)>,
+    diabetes: bool,
+    latex_allergy: bool,
+    accepts_adult_services: bool,
+}
+
+#[derive(Debug, Clone)]
+struct BookingSpec {
+    patient: usize,
+    session: usize,
+    confirmed: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Spec {
+    shape: Shape,
+    specialist: [bool; 2],
+    sites: usize,
+    sessions: Vec<SessionSpec>,
+    patients: Vec<PatientSpec>,
+    bookings: Vec<BookingSpec>,
+    profile: usize,
+    fill_gaps: bool,
+    planner_baseline: bool,
+}
+
+fn shape() -> impl Strategy<Value = Shape> {
+    prop_oneof![
+        3 => Just(Shape::Mixed),
+        1 => Just(Shape::AllIneligible),
+        1 => Just(Shape::OneHugeCase),
+        1 => Just(Shape::AllLocked),
+        1 => Just(Shape::ExactlyFull),
+        1 => Just(Shape::Ties),
+    ]
+}
+
+/// Ages around every threshold: infants, under-3s, children, 16-17s, adults.
+fn age_months() -> impl Strategy<Value = i32> {
+    prop_oneof![0..12i32, 12..36i32, 36..192i32, 192..216i32, 216..260i32]
+}
+
+fn session_spec() -> impl Strategy<Value = SessionSpec> {
+    (
+        (
+            0..2usize,
+            0..70i64,
+            any::<bool>(),
+            0..LIST_MINUTES.len(),
+            0..2usize,
+        ),
+        (
+            proptest::option::weighted(0.3, 0..2usize),
+            prop_oneof![6 => Just(1i32), 3 => Just(2i32), 1 => Just(3i32)],
+            (
+                proptest::option::weighted(0.2, 0..100i32),
+                proptest::option::weighted(0.2, 100..240i32),
+            ),
+            proptest::bool::weighted(0.7),
+        ),
+        (
+            prop_oneof![3 => Just(0i32), 1 => 1..3i32],
+            proptest::bool::weighted(0.1),
+            proptest::option::weighted(0.2, 0..8i32),
+            proptest::option::weighted(0.2, 0..HVLC_GROUPS.len()),
+        ),
+    )
+        .prop_map(
+            |(
+                (site, day, afternoon, minutes, specialty),
+                (surgeon, list_type, band, paediatric_anaesthetist),
+                (reserved_quarters, released, target, hvlc),
+            )| SessionSpec {
+                site,
+                day,
+                afternoon,
+                minutes,
+                specialty,
+                surgeon,
+                list_type,
+                band,
+                paediatric_anaesthetist,
+                reserved_quarters,
+                released,
+                target,
+                hvlc,
+            },
+        )
+}
+
+fn patient_spec() -> impl Strategy<Value = PatientSpec> {
+    (
+        (0..2usize, 0..PROCEDURES.len(), 10..300i32, age_months(), 2..=4i32),
+        (
+            0..500i64,
+            0..200i64,
+            1..=3i32,
+            proptest::option::weighted(0.8, 0..400i64),
+        ),
+        (
+            proptest::bool::weighted(0.1),
+            proptest::bool::weighted(0.7),
+            any::<u8>(),
+            proptest::option::weighted(0.2, 0..2usize),
+            proptest::option::weighted(0.2, (0..70i64, 0..10i64)),
+        ),
+        (any::<bool>(), any::<bool>(), any::<bool>()),
+    )
+        .prop_map(
+            |(
+                (specialty, procedure, minutes, age_months, priority),
+                (listed_days_ago, clock_days_before_listing, preop_status, preop_days_ago),
+                (complex, ebi_approved, site_mask, surgeon, unavailable),
+                (diabetes, latex_allergy, accepts_adult_services),
+            )| PatientSpec {
+                specialty,
+                procedure,
+                minutes,
+                age_months,
+                priority,
+                listed_days_ago,
+                clock_days_before_listing,
+                preop_status,
+                preop_days_ago,
+                complex,
+                ebi_approved,
+                site_mask,
+                surgeon,
+                unavailable,
+                diabetes,
+                latex_allergy,
+                accepts_adult_services,
+            },
+        )
+}
+
+fn booking_spec() -> impl Strategy<Value = BookingSpec> {
+    (0..10usize, 0..6usize, any::<bool>()).prop_map(|(patient, session, confirmed)| BookingSpec {
+        patient,
+        session,
+        confirmed,
+    })
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    (
+        shape(),
+        (any::<bool>(), any::<bool>()),
+        1..=2usize,
+        proptest::collection::vec(session_spec(), 1..=6),
+        proptest::collection::vec(patient_spec(), 0..=10),
+        proptest::collection::vec(booking_spec(), 0..=4),
+        (
+            0..PROFILES.len(),
+            proptest::bool::weighted(0.8),
+            proptest::bool::weighted(0.1),
+        ),
+    )
+        .prop_map(
+            |(shape, (a, b), sites, sessions, patients, bookings, (profile, fill_gaps, planner_baseline))| {
+                Spec {
+                    shape,
+                    specialist: [a, b],
+                    sites,
+                    sessions,
+                    patients,
+                    bookings,
+                    profile,
+                    fill_gaps,
+                    planner_baseline,
+                }
+            },
+        )
+}
+
+fn date(days_after_planning: i64) -> String {
+    let planning = chrono::NaiveDate::parse_from_str(PLANNING_DATE, "%Y-%m-%d").unwrap();
+    (planning + chrono::Duration::days(days_after_planning))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+fn session_proto(i: usize, spec: &SessionSpec, sites: usize, shape: Shape) -> pb::Session {
+    let mut minutes = LIST_MINUTES[spec.minutes];
+    let mut day = spec.day;
+    let mut reserved = minutes * spec.reserved_quarters / 4;
+    let mut list_type = spec.list_type;
+    let mut band = spec.band;
+    let mut paediatric_anaesthetist = spec.paediatric_anaesthetist;
+    let mut surgeon = spec.surgeon.map(|s| SURGEONS[s].to_string());
+    let mut hvlc = spec.hvlc.map(|g| HVLC_GROUPS[g].to_string());
+    let mut target = spec.target;
+    let mut released = spec.released;
+    match shape {
+        Shape::AllLocked => day %= 14,
+        Shape::ExactlyFull => {
+            // Easy lists that most children may go on, filled to the minute by the cases.
+            minutes = 240;
+            reserved = 0;
+            list_type = pb::ListType::Paediatric as i32;
+            band = (None, None);
+            paediatric_anaesthetist = true;
+            surgeon = None;
+            hvlc = None;
+            released = false;
+            day = 30 + day % 40;
+        }
+        Shape::Ties => target = target.or(Some(3)),
+        _ => {}
+    }
+    if shape == Shape::ExactlyFull {
+        target = None;
+    }
+    pb::Session {
+        id: format!("S{i}"),
+        site_id: format!("SITE{}", spec.site % sites),
+        theatre: format!("T{}", i % 3 + 1),
+        date: date(day),
+        start_time: if spec.afternoon { "13:00" } else { "08:00" }.to_string(),
+        minutes,
+        specialty: SPECIALTIES[spec.specialty].to_string(),
+        surgeon,
+        list_type,
+        min_age_months: band.0,
+        max_age_months: band.1,
+        paediatric_anaesthetist,
+        reserved_minutes: reserved,
+        status: if released {
+            pb::SessionStatus::Released
+        } else {
+            pb::SessionStatus::Confirmed
+        } as i32,
+        cases_per_list_target: target,
+        hvlc_group: hvlc,
+    }
+}
+
+fn patient_proto(i: usize, spec: &PatientSpec, sites: usize, shape: Shape, longest: i32) -> pb::Patient {
+    let mut p = pb::Patient {
+        id: format!("CYP-{i:03}"),
+        specialty: SPECIALTIES[spec.specialty].to_string(),
+        procedure: PROCEDURES[spec.procedure].to_string(),
+        expected_minutes: spec.minutes.min(longest),
+        age_months: spec.age_months,
+        priority: spec.priority,
+        date_listed: date(-spec.listed_days_ago),
+        rtt_clock_start: date(-spec.listed_days_ago - spec.clock_days_before_listing),
+        preop: Some(pb::PreopAssessment {
+            status: spec.preop_status,
+            date: match (spec.preop_status, spec.preop_days_ago) {
+                // A completed assessment needs a date on or before the planning date.
+                (3, d) => Some(date(-d.unwrap_or(0))),
+                // A booked one may be in the future.
+                (_, d) => d.map(|d| date(30 - d)),
+            },
+        }),
+        complex: spec.complex,
+        ebi_approved: spec.ebi_approved,
+        accepted_site_ids: (0..sites)
+            .filter(|s| spec.site_mask & (1 << s) != 0 && spec.site_mask & 0x80 != 0)
+            .map(|s| format!("SITE{s}"))
+            .collect(),
+        surgeon: spec.surgeon.map(|s| SURGEONS[s].to_string()),
+        unavailable: spec
+            .unavailable
+            .map(|(from, len)| pb::DateRange {
+                from: date(from),
+                to: date(from + len),
+            })
+            .into_iter()
+            .collect(),
+        diabetes: spec.diabetes,
+        latex_allergy: spec.latex_allergy,
+        accepts_adult_services: spec.accepts_adult_services,
+    };
+    match shape {
+        Shape::AllIneligible => {
+            if spec.ebi_approved {
+                p.specialty = "999".into();
+            } else {
+                p.procedure = "D15.1".into();
+            }
+        }
+        Shape::OneHugeCase if i == 0 => p.expected_minutes = longest,
+        Shape::ExactlyFull => {
+            // Cases of 40, 115 or 240 minutes: with a 10-minute changeover, 5, 2 or 1 of them fill
+            // a 240-minute list exactly.
+            p.expected_minutes = [40, 115, 240][spec.minutes as usize % 3];
+            p.age_months = 36 + spec.age_months % 150;
+            p.complex = false;
+            p.surgeon = None;
+            p.accepted_site_ids.clear();
+            p.unavailable.clear();
+            p.ebi_approved = true;
+            p.preop = Some(pb::PreopAssessment {
+                status: pb::PreopStatus::Completed as i32,
+                date: Some(date(-10)),
+            });
+        }
+        _ => {}
+    }
+    p
+}
+
+/// A valid proto request from the spec.
+fn request(spec: &Spec) -> pb::ProposeAllocationsRequest {
+    let shape = spec.shape;
+    let sites = (0..spec.sites)
+        .map(|s| pb::Site {
+            id: format!("SITE{s}"),
+            name: format!("Site {s}"),
+            specialist_centre: spec.specialist[s],
+        })
+        .collect();
+    let mut sessions: Vec<pb::Session> = spec
+        .sessions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| session_proto(i, s, spec.sites, shape))
+        .collect();
+    if shape == Shape::Ties {
+        for i in 1..sessions.len() {
+            let id = sessions[i].id.clone();
+            sessions[i] = pb::Session {
+                id,
+                ..sessions[0].clone()
+            };
+        }
+    }
+    let longest = sessions.iter().map(|s| s.minutes).max().unwrap_or(60);
+    let mut patients: Vec<pb::Patient> = spec
+        .patients
+        .iter()
+        .enumerate()
+        .map(|(i, p)| patient_proto(i, p, spec.sites, shape, longest))
+        .collect();
+    if shape == Shape::Ties {
+        for i in 1..patients.len() {
+            let id = patients[i].id.clone();
+            patients[i] = pb::Patient {
+                id,
+                ..patients[0].clone()
+            };
+        }
+    }
+    let mut existing_bookings = Vec::new();
+    let mut booked = std::collections::HashSet::new();
+    let mut held = vec![0i32; sessions.len()];
+    if !patients.is_empty() {
+        for b in &spec.bookings {
+            let p = b.patient % patients.len();
+            let s = b.session % sessions.len();
+            // Bookings held on one list never run past midnight (see
+            // `pinned_bookings_past_midnight_are_refused_or_planned`).
+            let start = if sessions[s].start_time == "08:00" {
+                8 * 60
+            } else {
+                13 * 60
+            };
+            let load = patients[p].expected_minutes + 10;
+            if sessions[s].status == pb::SessionStatus::Released as i32
+                || start + held[s] + load > 24 * 60
+                || !booked.insert(p)
+            {
+                continue;
+            }
+            held[s] += load;
+            existing_bookings.push(pb::ExistingBooking {
+                patient_id: patients[p].id.clone(),
+                session_id: sessions[s].id.clone(),
+                state: if b.confirmed {
+                    pb::BookingState::Confirmed
+                } else {
+                    pb::BookingState::Offered
+                } as i32,
+            });
+        }
+    }
+    // Exactly-full lists are sized for the default 10-minute changeover.
+    let profile = if shape == Shape::ExactlyFull {
+        0
+    } else {
+        spec.profile
+    };
+    let mut overrides = HashMap::new();
+    if !spec.fill_gaps {
+        overrides.insert("phases.locked_lists_fill_gaps".to_string(), 0.0);
+    }
+    pb::ProposeAllocationsRequest {
+        planning_date: PLANNING_DATE.into(),
+        sites,
+        sessions,
+        patients,
+        existing_bookings,
+        policy: Some(pb::Policy {
+            profile: PROFILES[profile].into(),
+            overrides,
+            ..Default::default()
+        }),
+        planner: if spec.planner_baseline {
+            pb::Planner::Baseline
+        } else {
+            pb::Planner::Unspecified
+        } as i32,
+    }
+}
+
+fn domain(request: &pb::ProposeAllocationsRequest) -> PlanningRequest {
+    match PlanningRequest::try_from(request.clone()) {
+        Ok(req) => req,
+        Err(e) => panic!("the generator made an invalid request: {:?}", e.0),
+    }
+}
+
+fn domain_plan(req: &PlanningRequest, planner: PlannerKind) -> Plan {
+    let mut req = req.clone();
+    req.planner = planner;
+    plan(&req, &SolveOptions::default()).expect("plans")
+}
+
+/// Checker violations, each on one line (rule codes and indexes only).
+fn violations_of(req: &PlanningRequest, plan: &Plan) -> Vec<String> {
+    check(req, plan).iter().map(|v| v.to_string()).collect()
+}
+
+/// Every patient on exactly one list or unallocated with at least one reason.
+fn accounted_once(req: &PlanningRequest, plan: &Plan) -> Result<(), TestCaseError> {
+    let mut places = vec![0usize; req.patients.len()];
+    for list in &plan.lists {
+        for case in &list.cases {
+            places[case.patient] += 1;
+        }
+    }
+    for u in &plan.unallocated {
+        prop_assert!(
+            !u.reasons.is_empty(),
+            "patient #{} unallocated without a reason",
+            u.patient
+        );
+        places[u.patient] += 1;
+    }
+    for (p, n) in places.iter().enumerate() {
+        prop_assert_eq!(*n, 1, "patient #{} is in {} places", p, n);
+    }
+    Ok(())
+}
+
+/// Every CONFIRMED booking, and every booking on a locked list, stays where it is.
+fn pinned_stay(req: &PlanningRequest, plan: &Plan) -> Result<(), TestCaseError> {
+    let locked_days = req.policy.phases.locked_days;
+    for b in &req.bookings {
+        let locked = (req.sessions[b.session].date - req.planning_date).num_days() < locked_days;
+        let confirmed = b.state == theatre_optimiser::domain::BookingState::Confirmed;
+        if confirmed || locked {
+            prop_assert_eq!(
+                plan.assignment[b.patient],
+                Some(b.session),
+                "pinned booking of patient #{} moved (confirmed {}, locked {})",
+                b.patient,
+                confirmed,
+                locked
+            );
+            prop_assert!(
+                !plan.moves.iter().any(|m| m.patient == b.patient),
+                "a move is recorded for a pinned booking"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn strip_time(mut r: pb::ProposeAllocationsResponse) -> String {
+    if let Some(s) = r.solver.as_mut() {
+        s.solve_seconds = 0.0;
+    }
+    serde_json::to_string(&r).unwrap()
+}
+
+/// 64 cases per property; `PROPTEST_CASES=5000` for a long hunt.
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    ProptestConfig {
+        cases,
+        // Shrinking re-solves each candidate; keep it bounded.
+        max_shrink_iters: 256,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The checker finds nothing wrong with either planner's plan (before any fallback), every
+    /// patient is placed once or explained, and pinned bookings stay.
+    #[test]
+    fn every_plan_passes_the_checker(spec in spec()) {
+        let request = request(&spec);
+        let req = domain(&request);
+        for planner in [PlannerKind::Baseline, PlannerKind::Optimiser] {
+            let plan = domain_plan(&req, planner);
+            let violations = violations_of(&req, &plan);
+            prop_assert!(violations.is_empty(), "{:?} ({:?}): {}", planner, spec.shape, violations.join("; "));
+            accounted_once(&req, &plan)?;
+            pinned_stay(&req, &plan)?;
+            prop_assert_eq!(plan.planner, planner);
+        }
+    }
+
+    /// The service's answer passes the checker and accounts for every patient exactly once,
+    /// and confirmed or locked bookings appear on their own lists.
+    #[test]
+    fn every_response_is_valid(spec in spec()) {
+        let request = request(&spec);
+        let response = propose(request.clone(), &SolveOptions::default()).expect("a valid request plans");
+        assert_valid(&request, &response);
+        let locked_until = date(14);
+        let dates: HashMap<&str, &str> =
+            request.sessions.iter().map(|s| (s.id.as_str(), s.date.as_str())).collect();
+        for b in &request.existing_bookings {
+            let locked = dates[b.session_id.as_str()] < locked_until.as_str();
+            if b.state == pb::BookingState::Confirmed as i32 || locked {
+                let list = response.sessions.iter().find(|s| s.session_id == b.session_id).unwrap();
+                prop_assert!(list.cases.iter().any(|c| c.patient_id == b.patient_id && c.existing));
+                prop_assert!(!response.moves.iter().any(|m| m.patient_id == b.patient_id));
+            }
+        }
+        if spec.shape == Shape::AllIneligible {
+            prop_assert!(response.sessions.iter().all(|s| s.cases.iter().all(|c| c.existing)),
+                "an ineligible patient was newly booked");
+        }
+    }
+
+    /// The optimiser never does worse than the baseline on the same request, and its reported
+    /// baseline objective is the baseline's.
+    #[test]
+    fn the_optimiser_is_never_below_the_baseline(spec in spec()) {
+        let req = domain(&request(&spec));
+        let base = domain_plan(&req, PlannerKind::Baseline);
+        let opt = domain_plan(&req, PlannerKind::Optimiser);
+        let tolerance = 1e-7 * base.stats.objective.abs().max(1.0);
+        prop_assert!(opt.stats.objective >= base.stats.objective - tolerance,
+            "optimiser {} < baseline {}", opt.stats.objective, base.stats.objective);
+        prop_assert!((opt.stats.baseline_objective - base.stats.objective).abs() <= tolerance);
+        prop_assert!(opt.stats.best_bound >= opt.stats.objective - 1e-6 * opt.stats.objective.abs().max(1.0));
+    }
+
+    /// The same request always gives the same plan, byte for byte (apart from the solve time).
+    #[test]
+    fn the_same_request_gives_the_same_plan(spec in spec()) {
+        let request = request(&spec);
+        let a = strip_time(propose(request.clone(), &SolveOptions::default()).unwrap());
+        let b = strip_time(propose(request, &SolveOptions::default()).unwrap());
+        prop_assert_eq!(a, b);
+    }
+
+    /// Solved to optimality (relative gap 0), one more list never lowers the objective. The extra
+    /// list is no later than the last one, so the horizon and every other term stay the same and
+    /// the old plan is still available.
+    #[test]
+    fn one_more_list_never_lowers_an_optimal_objective(spec in spec(), extra in session_spec()) {
+        let mut request = request(&spec);
+        request.planner = pb::Planner::Optimiser as i32;
+        request.policy.as_mut().unwrap().relative_gap = Some(0.0);
+        let planning = chrono::NaiveDate::parse_from_str(PLANNING_DATE, "%Y-%m-%d").unwrap();
+        let last_day = request
+            .sessions
+            .iter()
+            .map(|s| (chrono::NaiveDate::parse_from_str(&s.date, "%Y-%m-%d").unwrap() - planning).num_days())
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let mut session = session_proto(request.sessions.len(), &extra, spec.sites, Shape::Mixed);
+        session.id = "EXTRA".into();
+        session.date = date(extra.day % (last_day + 1));
+        let before = propose(request.clone(), &SolveOptions::default()).unwrap();
+        request.sessions.push(session);
+        domain(&request);
+        let after = propose(request.clone(), &SolveOptions::default()).unwrap();
+        assert_valid(&request, &after);
+        let optimal = pb::PlanStatus::Optimal as i32;
+        if before.status == optimal && after.status == optimal {
+            let (b, a) = (crate::util::objective(&before), crate::util::objective(&after));
+            prop_assert!(a >= b - 1e-6 * b.abs().max(1.0), "one more list: {} -> {}", b, a);
+        }
+    }
+}
+
+/// The shapes are what they claim: a fixed spec of each shape builds a valid request with the
+/// property the shape names.
+#[test]
+fn the_adversarial_shapes_are_what_they_claim() {
+    let runner_spec = |shape| {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let mut s = spec().new_tree(&mut runner).unwrap().current();
+        while s.patients.len() < 4 || s.sessions.len() < 2 {
+            s = spec().new_tree(&mut runner).unwrap().current();
+        }
+        s.shape = shape;
+        s.planner_baseline = false;
+        s.fill_gaps = true;
+        s
+    };
+    let full = request(&runner_spec(Shape::ExactlyFull));
+    let req = domain(&full);
+    for s in 0..req.sessions.len() {
+        assert_eq!(
+            req.case_capacity(s) % 50,
+            0,
+            "240-minute lists hold 50-minute loads exactly"
+        );
+    }
+    let ties = request(&runner_spec(Shape::Ties));
+    let strip = |p: &pb::Patient| pb::Patient {
+        id: String::new(),
+        ..p.clone()
+    };
+    assert!(ties.patients.iter().all(|p| strip(p) == strip(&ties.patients[0])));
+    let locked = request(&runner_spec(Shape::AllLocked));
+    assert!(locked.sessions.iter().all(|s| s.date < date(14)));
+    let none = request(&runner_spec(Shape::AllIneligible));
+    let response = propose(none.clone(), &SolveOptions::default()).unwrap();
+    assert_valid(&none, &response);
+    let new_cases = response
+        .sessions
+        .iter()
+        .flat_map(|s| &s.cases)
+        .filter(|c| !c.existing)
+        .count();
+    assert_eq!(new_cases, 0);
+    let statuses: BTreeMap<i32, usize> = [full, ties, locked]
+        .into_iter()
+        .map(|r| propose(r, &SolveOptions::default()).unwrap().status)
+        .fold(BTreeMap::new(), |mut m, s| {
+            *m.entry(s).or_default() += 1;
+            m
+        });
+    assert!(!statuses.contains_key(&(pb::PlanStatus::NoSolution as i32)));
+}
+
+/// The generator is not vacuous: over a fixed run of specs, plans book patients, leave some out
+/// for capacity, report conflicts, move offered bookings and fill lists to the minute.
+#[test]
+fn the_generator_reaches_the_interesting_cases() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut seen = BTreeMap::<&str, usize>::new();
+    for _ in 0..120 {
+        let spec = spec().new_tree(&mut runner).unwrap().current();
+        let request = request(&spec);
+        let response = propose(request.clone(), &SolveOptions::default()).unwrap();
+        let mut note = |what: &'static str, yes: bool| *seen.entry(what).or_default() += usize::from(yes);
+        note("booked", response.sessions.iter().any(|s| !s.cases.is_empty()));
+        note("conflict", !response.conflicts.is_empty());
+        note("move", !response.moves.is_empty());
+        note(
+            "capacity",
+            response.unallocated.iter().any(|u| u.reasons[0] == "capacity"),
+        );
+        note(
+            "no_eligible_session",
+            response
+                .unallocated
+                .iter()
+                .any(|u| u.reasons[0] == "no_eligible_session"),
+        );
+        note("optimal", response.status == pb::PlanStatus::Optimal as i32);
+        note("baseline", response.planner == pb::Planner::Baseline as i32);
+        let to_the_minute = response.sessions.iter().any(|s| {
+            s.reserved_minutes == 0
+                && s.cases.len() > 1
+                && s.cases.last().is_some_and(|c| c.end_time == s.end_time)
+        });
+        note("full to the minute", to_the_minute);
+    }
+    for what in [
+        "booked",
+        "conflict",
+        "move",
+        "capacity",
+        "no_eligible_session",
+        "optimal",
+        "baseline",
+        "full to the minute",
+    ] {
+        assert!(
+            seen.get(what).copied().unwrap_or(0) > 0,
+            "no generated request reached: {what} ({seen:?})"
+        );
+    }
+}
+
+/// The invariant helpers above can fail: a plan that drops a pinned booking, or places a patient
+/// twice, is caught by them and by the checker.
+#[test]
+fn the_invariants_catch_a_broken_plan() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let (req, plan) = loop {
+        let spec = spec().new_tree(&mut runner).unwrap().current();
+        let req = domain(&request(&spec));
+        if req.bookings.iter().any(|b| req.is_pinned(b)) {
+            let plan = domain_plan(&req, PlannerKind::Optimiser);
+            break (req, plan);
+        }
+    };
+    assert!(pinned_stay(&req, &plan).is_ok());
+    assert!(accounted_once(&req, &plan).is_ok());
+    let pinned = req.bookings.iter().find(|b| req.is_pinned(b)).unwrap();
+
+    let mut dropped = plan.clone();
+    dropped.assignment[pinned.patient] = None;
+    assert!(pinned_stay(&req, &dropped).is_err());
+
+    let mut twice = plan.clone();
+    let victim = twice
+        .lists
+        .iter()
+        .flat_map(|l| l.cases.iter().map(|c| c.patient))
+        .next()
+        .unwrap();
+    twice.unallocated.push(theatre_optimiser::plan::Unallocated {
+        patient: victim,
+        reasons: vec![theatre_optimiser::rules::Reason::Capacity],
+        detail: String::new(),
+    });
+    assert!(accounted_once(&req, &twice).is_err());
+    assert!(!violations_of(&req, &twice).is_empty());
+}
+
+/// Validation gap (reported, not yet fixed): bookings already held on one list may add up to more
+/// than the day. Pinned bookings stay whatever the room, so the plan times them past midnight, the
+/// plan checker rejects both the optimiser's plan and the baseline, and a request that passed
+/// validation gets INTERNAL ("no plan passed the plan checker"). A valid request must either be
+/// refused with INVALID_ARGUMENT or planned.
+#[test]
+#[ignore = "validation gap: held bookings that run past midnight (reported to the owner of src/convert/request.rs)"]
+fn pinned_bookings_past_midnight_are_refused_or_planned() {
+    let mut r = crate::util::sample();
+    r.sessions.truncate(1);
+    r.sessions[0].start_time = "13:00".into();
+    r.sessions[0].hvlc_group = None;
+    r.sessions[0].surgeon = None;
+    r.patients.truncate(3);
+    r.existing_bookings.clear();
+    for p in &mut r.patients {
+        p.expected_minutes = 240;
+        p.specialty = r.sessions[0].specialty.clone();
+        p.surgeon = None;
+        r.existing_bookings.push(pb::ExistingBooking {
+            patient_id: p.id.clone(),
+            session_id: r.sessions[0].id.clone(),
+            state: pb::BookingState::Confirmed as i32,
+        });
+    }
+    match PlanningRequest::try_from(r.clone()) {
+        // Refused: fine, whichever field the violation names.
+        Err(_) => {}
+        Ok(_) => {
+            let response = propose(r.clone(), &SolveOptions::default()).expect("a valid request plans");
+            assert_valid(&r, &response);
+        }
+    }
+}
