@@ -254,7 +254,8 @@ fn solve_one(
         let started = Instant::now();
         let out = {
             let _span = tracing::trace_span!("patterns", pairs = comp.pairs).entered();
-            crate::model::patterns::solve(req, comp, options, warm, time_limit * PATTERN_SHARE, &control)
+            let share = if comp.pairs <= PAIR_PROOF_MAX_PAIRS { PATTERN_SHARE } else { 1.0 };
+            crate::model::patterns::solve(req, comp, options, warm, time_limit * share, &control)
                 .map_err(SolveError::Solver)?
         };
         tracing::debug!(
@@ -271,7 +272,11 @@ fn solve_one(
             "component solved by patterns"
         );
         let remaining = time_limit - started.elapsed().as_secs_f64();
-        if out.stop != Stop::Optimal && out.stop != Stop::Cancelled && remaining > 0.05 {
+        if out.stop != Stop::Optimal
+            && out.stop != Stop::Cancelled
+            && comp.pairs <= PAIR_PROOF_MAX_PAIRS
+            && remaining > 0.05
+        {
             // Not proven: the exact pair model finishes the proof (or improves the plan) from the
             // pattern plan, in the remaining time. Both bounds are valid; the smaller is kept.
             let mut start: Vec<Option<SessionIx>> = warm.to_vec();
@@ -311,6 +316,9 @@ fn solve_one(
 /// Share of a component's time for price-and-branch; the pair model gets what is left if the
 /// patterns did not prove optimality.
 const PATTERN_SHARE: f64 = 0.8;
+/// Components larger than this keep all their time for price-and-branch: the pair model cannot
+/// improve their bound in the time left (measured on the trust instance).
+const PAIR_PROOF_MAX_PAIRS: usize = 5_000;
 
 type PairsRun = (Option<Vec<(usize, SessionIx)>>, f64, Stop, usize, usize);
 

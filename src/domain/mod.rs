@@ -152,11 +152,8 @@ impl PlanningRequest {
 
     /// Days from the planning date to the last session: the horizon of the plan (at least 1).
     pub fn horizon_days(&self) -> i64 {
-        (0..self.sessions.len())
-            .map(|s| self.days_ahead(s))
-            .max()
-            .unwrap_or(0)
-            .max(1)
+        let last = self.sessions.iter().map(|s| s.date).max().unwrap_or(self.planning_date);
+        (last - self.planning_date).num_days().max(1)
     }
 
     /// The last date the plan covers.

@@ -47,7 +47,7 @@ const COLUMNS_PER_LIST: usize = 3;
 /// Wentges smoothing: weight of the best-bound prices in the prices used for pricing.
 const SMOOTHING: f64 = 0.6;
 /// Share of a component's time for column generation; the rest is for the MIP.
-const PRICING_SHARE: f64 = 0.5;
+const PRICING_SHARE: f64 = 0.7;
 
 /// The per-list data pricing needs.
 struct ListData {
@@ -59,6 +59,8 @@ struct ListData {
     capacity: i64,
     target: u32,
     floor: f64,
+    /// Objective coefficient c[p,s] of every patient that may go on the list.
+    coef: HashMap<PatientIx, f64>,
 }
 
 fn list_penalty(req: &PlanningRequest, l: &ListData, count: u32, touch: f64) -> f64 {
@@ -72,7 +74,7 @@ fn list_penalty(req: &PlanningRequest, l: &ListData, count: u32, touch: f64) -> 
 }
 
 fn pattern_value(req: &PlanningRequest, l: &ListData, patients: &[PatientIx]) -> f64 {
-    let gain: f64 = patients.iter().map(|&p| pair_coefficient(req, p, l.session)).sum();
+    let gain: f64 = patients.iter().map(|p| l.coef[p]).sum();
     let touch: f64 = patients.iter().map(|&p| f64::from(req.patients[p].minutes)).sum();
     gain - list_penalty(req, l, patients.len() as u32, touch)
 }
@@ -97,14 +99,14 @@ fn price_list(
     let o = &req.policy.objective;
     let t = i64::from(req.policy.lists.turnaround_minutes);
     let forced_load: i64 = l.pinned.iter().map(|&p| req.case_load(p)).sum();
-    let forced_profit: f64 = l.pinned.iter().map(|&p| pair_coefficient(req, p, l.session) - price[&p]).sum();
+    let forced_profit: f64 = l.pinned.iter().map(|p| l.coef[p] - price[p]).sum();
     let capacity = l.capacity.max(forced_load);
     // Items that could ever help: a case can at best save one shortfall case and its minutes of
     // under-utilisation, so lower profits never enter an optimal pattern.
     let items: Vec<(PatientIx, i64, f64)> = l
         .candidates
         .iter()
-        .map(|&p| (p, req.case_load(p), pair_coefficient(req, p, l.session) - price[&p]))
+        .map(|&p| (p, req.case_load(p), l.coef[&p] - price[&p]))
         .filter(|&(p, load, r)| {
             load <= capacity - forced_load
                 && r + o.cases_per_list_shortfall + o.under_utilisation * f64::from(req.patients[p].minutes) > 1e-9
@@ -213,9 +215,8 @@ fn round_lp<'a>(
         .iter()
         .flat_map(|l| l.candidates.iter().map(move |&p| (p, l.session)))
         .collect();
-    candidates.sort_by(|a, b| {
-        pair_coefficient(req, b.0, b.1).total_cmp(&pair_coefficient(req, a.0, a.1)).then(a.cmp(b))
-    });
+    let coef = |p: PatientIx, s: SessionIx| by_session[&s].coef[&p];
+    candidates.sort_by(|a, b| coef(b.0, b.1).total_cmp(&coef(a.0, a.1)).then(a.cmp(b)));
     for (p, s) in candidates {
         if placed.contains(&p) {
             continue;
@@ -290,12 +291,14 @@ pub fn solve(
             capacity: req.case_capacity(s),
             target: req.cases_target(s),
             floor: utilisation_floor(req, s),
+            coef: HashMap::new(),
         })
         .collect();
     let list_ix: HashMap<SessionIx, usize> = comp.sessions.iter().enumerate().map(|(i, &s)| (s, i)).collect();
     for &p in &comp.patients {
         for &s in &options[p] {
             let l = &mut lists[list_ix[&s]];
+            l.coef.insert(p, pair_coefficient(req, p, s));
             if pinned.contains(&p) {
                 l.pinned.push(p);
             } else {
@@ -382,14 +385,23 @@ pub fn solve(
             bound = ub;
             best_price = Some(smoothed.clone());
         }
-        // Keep the columns that improve the LP at its own duals; if smoothing found none
-        // (a mispricing), price at the duals themselves.
-        columns.retain(|(l, patients)| reduced_at(req, l, patients, &duals_price) > 1e-7);
+        // Keep the columns that improve the LP at its own duals (LP reduced value, list dual
+        // included: pool columns never qualify); if smoothing found none (a mispricing), price at
+        // the duals themselves. None there either: the LP is optimal over all patterns.
+        let improves = |l: &ListData, patients: &[PatientIx]| {
+            let list_dual = sign * master.list_duals[list_pos[&l.session]];
+            reduced_at(req, l, patients, &duals_price) - list_dual > 1e-7
+        };
+        columns.retain(|(l, patients)| improves(l, patients));
         if columns.is_empty() {
-            let (ub, at_duals) = price_all(req, &lists, &duals_price);
+            let (ub, mut at_duals) = price_all(req, &lists, &duals_price);
             if ub < bound {
                 bound = ub;
                 best_price = Some(duals_price.clone());
+            }
+            at_duals.retain(|(l, patients)| improves(l, patients));
+            if at_duals.is_empty() {
+                bound = bound.min(lp_value.max(ub.min(lp_value)));
             }
             columns = at_duals;
         }
