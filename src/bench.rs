@@ -29,6 +29,10 @@ pub struct Row {
     pub baseline_booked: u32,
     pub utilisation: f64,
     pub peak_rss_mib: Option<f64>,
+    /// The plain pair model (one binary per eligible pair) on the same request and time limit.
+    pub pairs_objective: f64,
+    pub pairs_bound: f64,
+    pub pairs_seconds: f64,
 }
 
 /// Plans one generated instance with both planners.
@@ -46,6 +50,11 @@ pub fn measure(scale: Scale, seed: u64, time_limit: Option<f64>) -> anyhow::Resu
     let t1 = Instant::now();
     let opt = plan(&req, &SolveOptions::default())?;
     let solve_seconds = t1.elapsed().as_secs_f64();
+    let mut plain = req.clone();
+    plain.policy.solver.pattern_generation = false;
+    let t2 = Instant::now();
+    let pairs = plan(&plain, &SolveOptions::default())?;
+    let pairs_seconds = t2.elapsed().as_secs_f64();
     let violations = crate::check::check(&req, &opt);
     anyhow::ensure!(
         violations.is_empty(),
@@ -70,6 +79,9 @@ pub fn measure(scale: Scale, seed: u64, time_limit: Option<f64>) -> anyhow::Resu
         baseline_booked: base.kpis.booked,
         utilisation: opt.kpis.utilisation,
         peak_rss_mib: peak_rss_mib(),
+        pairs_objective: pairs.stats.objective,
+        pairs_bound: pairs.stats.best_bound,
+        pairs_seconds,
     })
 }
 
@@ -92,7 +104,7 @@ pub fn markdown(rows: &[Row]) -> String {
     for r in rows {
         let _ = writeln!(
             out,
-            "| {:?} | {} | {} | {} | {} | {} | {:.3} | {:.1} | {:.3} | {:.1} | {:.1} | {:.3}% | {} | {:+.1} | {} ({}) | {:.1}% | {} |",
+            "| {:?} | {} | {} | {} | {} | {} | {:.3} | {:.1} | {:.3} | {:.1} | {:.1} | {:.3}% | {} | {:+.1} | {} ({}) | {:.1}% | {:.2} / {:.1} / {:.1} | {} |",
             r.scale,
             r.seed,
             r.patients,
@@ -110,6 +122,9 @@ pub fn markdown(rows: &[Row]) -> String {
             r.booked,
             r.baseline_booked,
             r.utilisation * 100.0,
+            r.pairs_seconds,
+            r.pairs_objective,
+            r.pairs_bound,
             r.peak_rss_mib.map_or("-".to_string(), |m| format!("{m:.0}")),
         );
     }

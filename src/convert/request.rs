@@ -224,6 +224,7 @@ impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {
             .collect();
         let mut booked_patients: HashMap<String, usize> = HashMap::new();
         let mut bookings = Vec::with_capacity(existing_bookings.len());
+        let mut booking_index: Vec<usize> = Vec::with_capacity(existing_bookings.len());
         for (i, booking) in existing_bookings.into_iter().enumerate() {
             let pb::ExistingBooking {
                 patient_id,
@@ -260,11 +261,30 @@ impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {
                 },
             );
             if let (Some(patient), Some(session), Some(state)) = (patient, session, state) {
-                bookings.push(ExistingBooking {
-                    patient,
-                    session,
-                    state,
-                });
+                bookings.push(ExistingBooking { patient, session, state });
+                booking_index.push(i);
+            }
+        }
+
+        // Bookings held on a list must fit in the day: cases, changeovers and reserved time may
+        // overrun the list (it stays, as a conflict) but never run past midnight.
+        // (Checked only when everything else converted, so indexes line up.)
+        if let Some(policy) = policy.as_ref().filter(|_| v.0.is_empty()) {
+            let t = i64::from(policy.lists.turnaround_minutes);
+            let mut end: HashMap<usize, i64> = HashMap::new();
+            for (b, &i) in bookings.iter().zip(&booking_index) {
+                let session = &converted_sessions[b.session];
+                let start = session.start.signed_duration_since(NaiveTime::MIN).num_minutes();
+                let reserved = i64::from(session.reserved_minutes);
+                let tail = if reserved > 0 { t + reserved } else { 0 };
+                let at = end.entry(b.session).or_insert(start - t);
+                *at += t + i64::from(converted_patients[b.patient].minutes);
+                if *at + tail > 24 * 60 {
+                    v.add(
+                        format!("existing_bookings[{i}].session_id"),
+                        "the bookings held on this session would run past midnight",
+                    );
+                }
             }
         }
 

@@ -2,6 +2,7 @@
 //! by the independent plan checker.
 
 mod api;
+mod bad_inputs;
 mod planning;
 mod properties;
 pub mod util;

@@ -813,7 +813,6 @@ fn the_invariants_catch_a_broken_plan() {
 /// validation gets INTERNAL ("no plan passed the plan checker"). A valid request must either be
 /// refused with INVALID_ARGUMENT or planned.
 #[test]
-#[ignore = "validation gap: held bookings that run past midnight (reported to the owner of src/convert/request.rs)"]
 fn pinned_bookings_past_midnight_are_refused_or_planned() {
     let mut r = crate::util::sample();
     r.sessions.truncate(1);

@@ -151,6 +151,18 @@ const CASES: &[(&str, Mutation)] = &[
     ("existing_bookings[1].patient_id", |r| {
         r.existing_bookings[1].patient_id = r.existing_bookings[0].patient_id.clone()
     }),
+    ("existing_bookings[1].session_id", |r| {
+        // Two held cases of 11 hours on one list from 08:30 run past midnight.
+        let session = r.existing_bookings[0].session_id.clone();
+        r.existing_bookings[1].session_id = session.clone();
+        for b in r.existing_bookings.clone() {
+            let p = r.patients.iter_mut().find(|p| p.id == b.patient_id).unwrap();
+            p.expected_minutes = 660;
+        }
+        let held = r.sessions.iter_mut().find(|s| s.id == session).unwrap();
+        held.start_time = "08:30".into();
+        held.minutes = 900;
+    }),
     ("policy.profile", |r| {
         r.policy = Some(pb::Policy {
             profile: "nope".into(),
