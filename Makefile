@@ -1,12 +1,16 @@
 # The two commands: `make demo` runs the demo on the shipped sample week; `make test` runs every
-# check CI runs. Both install missing system packages first (scripts/ensure-deps.sh).
+# check CI runs. Both install missing system packages first (scripts/ensure-deps.sh); `make test`
+# also installs headless Chromium and a font for the HTML report's browser test.
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: deps demo test lint bench fmt
+.PHONY: deps test-deps demo test lint bench fmt
 
 deps:
 	@bash scripts/ensure-deps.sh
+
+test-deps:
+	@bash scripts/ensure-deps.sh chromium fonts-liberation
 
 demo: deps
 	$(CARGO) run --quiet -- demo
@@ -15,7 +19,7 @@ lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-test: lint
+test: test-deps lint
 	$(CARGO) test --all-targets
 
 # Release-mode benchmark run: writes BENCHMARKS.md (takes several minutes).

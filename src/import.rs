@@ -741,9 +741,35 @@ impl Origins<'_> {
             file: file.to_string(),
             row: rows.get(index).copied(),
             column: (!column.is_empty()).then_some(column),
-            message: description.to_string(),
+            message: rows_for_indices(description, head, rows),
         }
     }
+}
+
+/// `duplicate id (first at patients[4])` -> `duplicate id (first at row 6)`.
+fn rows_for_indices(description: &str, head: &str, rows: &[usize]) -> String {
+    let marker = format!("{head}[");
+    let mut out = String::new();
+    let mut rest = description;
+    while let Some(at) = rest.find(&marker) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + marker.len()..];
+        let row = after
+            .split_once(']')
+            .and_then(|(n, tail)| Some((rows.get(n.parse::<usize>().ok()?)?, tail)));
+        match row {
+            Some((row, tail)) => {
+                out.push_str(&format!("row {row}"));
+                rest = tail;
+            }
+            None => {
+                out.push_str(&marker);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Reads the CSV files into a request for `planning_date` under the policy `profile`, and
@@ -1081,6 +1107,11 @@ A2,120,D15.1,2,2026-10-09,2026-09-21,84,Booked,2026-11-30,30,,no,yes,Mr Adeyemi,
         );
         assert!(at("ptl.csv", 2, "preop_date"), "{}", ImportErrors(errors.clone()));
         assert!(at("ptl.csv", 3, "patient_id"), "{}", ImportErrors(errors.clone()));
+        assert!(
+            errors.iter().any(|e| e.message.contains("first at row 2")),
+            "{}",
+            ImportErrors(errors.clone())
+        );
         assert!(
             at("bookings.csv", 2, "session_id"),
             "{}",

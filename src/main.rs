@@ -731,7 +731,14 @@ fn import_csv(
         sites: sites.map(|_| source(2)),
         bookings: bookings.map(|_| source(3)),
     };
-    let imported = import::import(&sources, planning_date, profile).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let imported = match import::import(&sources, planning_date, profile) {
+        Ok(imported) => imported,
+        Err(e) => {
+            // The problems are the whole message: no backtrace, no "Error:" wrapper.
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
     for note in &imported.notes {
         eprintln!("note: {note}");
     }

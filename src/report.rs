@@ -549,6 +549,37 @@ fn aligned_rows(plans: &[(&str, &pb::ProposeAllocationsResponse)]) -> Vec<(Strin
         .collect()
 }
 
+/// The KPI tables of the page: patients, lists, and the plan and solver.
+const KPI_GROUPS: [&str; 3] = ["Patients", "Lists", "Plan and solver"];
+
+fn kpi_group(label: &str) -> &'static str {
+    const PLAN: &[&str] = &[
+        "Plan status",
+        "Planner",
+        "Policy profile",
+        "Objective (higher is better)",
+        "Proven bound",
+        "Optimality gap",
+        "Baseline (first-fit) objective",
+        "Solve time (s)",
+        "Solver stopped",
+    ];
+    const LISTS: &[&str] = &[
+        "Utilisation",
+        "Lists ",
+        "Existing bookings moved",
+        "Release candidates",
+        "Conflicts",
+    ];
+    if PLAN.contains(&label) {
+        KPI_GROUPS[2]
+    } else if LISTS.iter().any(|p| label.starts_with(p)) {
+        KPI_GROUPS[1]
+    } else {
+        KPI_GROUPS[0]
+    }
+}
+
 fn cell_text(v: &Option<KpiValue>) -> String {
     match v {
         None => "-".into(),
@@ -656,6 +687,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.better { font-weight: bold; }
 td.worse { font-style: italic; text-decoration: underline; }
 .muted { color: #333; }
+.kpi-groups { display: flex; flex-wrap: wrap; gap: 0 20px; align-items: flex-start; }
+.kpi-groups table { break-inside: avoid; page-break-inside: avoid; }
 .legend { display: flex; flex-wrap: wrap; gap: 6px 18px; margin: 6px 0 12px; }
 .legend span.item { display: inline-flex; align-items: center; gap: 6px; }
 svg { max-width: 100%; height: auto; }
@@ -741,7 +774,28 @@ impl Page {
     fn kpis(&mut self, plans: &[(&str, &pb::ProposeAllocationsResponse)]) {
         let rows = aligned_rows(plans);
         self.out
-            .push_str("<h2 id=\"kpis\">Key performance indicators</h2>\n<table class=\"kpis\">\n<thead><tr><th>KPI</th>");
+            .push_str("<h2 id=\"kpis\">Key performance indicators</h2>\n<div class=\"kpi-groups\">\n");
+        for group in KPI_GROUPS {
+            let rows: Vec<_> = rows
+                .iter()
+                .filter(|(label, _)| kpi_group(label) == group)
+                .collect();
+            self.kpi_table(group, plans, &rows);
+        }
+        self.out.push_str("</div>\n");
+    }
+
+    fn kpi_table(
+        &mut self,
+        group: &str,
+        plans: &[(&str, &pb::ProposeAllocationsResponse)],
+        rows: &[&(String, Vec<Option<KpiValue>>)],
+    ) {
+        let _ = write!(
+            self.out,
+            "<table class=\"kpis\">\n<thead><tr><th>{}</th>",
+            escape(group)
+        );
         for (i, (name, _)) in plans.iter().enumerate() {
             let _ = write!(self.out, "<th class=\"num\">{}</th>", escape(name));
             if i > 0 {
@@ -753,7 +807,7 @@ impl Page {
             }
         }
         self.out.push_str("</tr></thead>\n<tbody>\n");
-        for (label, values) in &rows {
+        for (label, values) in rows.iter().map(|r| (&r.0, &r.1)) {
             let _ = write!(self.out, "<tr><th scope=\"row\">{}</th>", escape(label));
             for (i, v) in values.iter().enumerate() {
                 let class = if matches!(v, Some(KpiValue::Num { .. })) {

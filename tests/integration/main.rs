@@ -5,5 +5,6 @@ mod api;
 mod bad_inputs;
 mod planning;
 mod properties;
+mod report;
 pub mod util;
 mod validation;
