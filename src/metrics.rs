@@ -14,6 +14,7 @@ pub struct Metrics {
     pub errors: AtomicU64,
     pub refused: AtomicU64,
     pub cancelled: AtomicU64,
+    pub deadline_exceeded: AtomicU64,
     pub in_flight: AtomicI64,
     queued: AtomicI64,
     solves: Mutex<Histogram>,
@@ -80,8 +81,14 @@ impl Metrics {
         counter(
             &mut out,
             "theatre_solves_cancelled_total",
-            "Solves stopped because the client went away.",
+            "Solves stopped because the client went away or the shutdown grace period ended.",
             self.cancelled.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "theatre_deadline_exceeded_total",
+            "Requests answered DEADLINE_EXCEEDED: no plan was ready within the client's deadline.",
+            self.deadline_exceeded.load(Ordering::Relaxed),
         );
         let _ = writeln!(out, "# HELP theatre_solves_in_flight Solves running now.\n# TYPE theatre_solves_in_flight gauge\ntheatre_solves_in_flight {}", self.in_flight.load(Ordering::Relaxed));
         let _ = writeln!(out, "# HELP theatre_queue_depth Requests waiting for a solve slot.\n# TYPE theatre_queue_depth gauge\ntheatre_queue_depth {}", self.queue_depth().max(0));

@@ -57,6 +57,9 @@ impl Default for ServerOptions {
     }
 }
 
+/// After the grace period: time for cancelled solves to answer and their connections to close.
+const FINAL_DRAIN: Duration = Duration::from_secs(5);
+
 fn read(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))
 }
@@ -68,6 +71,19 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let service = OptimiserService::new(options.service.clone(), metrics);
+    serve_with_service(listener, options, service, shutdown).await
+}
+
+/// [`serve`] with a service built by the caller (e.g. with a test planner); `options.service` is
+/// ignored in favour of the service's own configuration, and metrics are the service's.
+pub async fn serve_with_service(
+    listener: TcpListener,
+    options: ServerOptions,
+    service: OptimiserService,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let metrics = service.metrics().clone();
     let addr = listener.local_addr()?;
     if options.tls.is_none() && !addr.ip().is_loopback() && !options.allow_plaintext {
         bail!("refusing plaintext gRPC on non-loopback address {addr}: configure TLS (--tls-cert/--tls-key) or pass --allow-plaintext");
@@ -81,7 +97,6 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
 
-    let service = OptimiserService::new(options.service.clone(), metrics.clone());
     let token = options.token.clone().map(|t| Arc::new(format!("Bearer {t}")));
     let auth = move |request: Request<()>| -> Result<Request<()>, Status> {
         match &token {
@@ -99,6 +114,7 @@ pub async fn serve(
             }
         }
     };
+    let stopper = service.clone();
     let optimiser = TheatreOptimiserServer::new(service)
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
@@ -147,7 +163,13 @@ pub async fn serve(
     tokio::select! {
         out = &mut router => out?,
         _ = async { let _ = drained_rx.await; tokio::time::sleep(grace).await } => {
-            tracing::warn!(grace_seconds = grace.as_secs_f64(), "grace period over; stopping with solves still running");
+            // Connections outlive this future, so stop their solves explicitly: each answers
+            // UNAVAILABLE, its connection then closes, and the drain completes.
+            tracing::warn!(grace_seconds = grace.as_secs_f64(), "grace period over; cancelling running solves");
+            stopper.stop_all();
+            if tokio::time::timeout(FINAL_DRAIN, &mut router).await.is_err() {
+                tracing::warn!("connections still open after the grace period; stopping anyway");
+            }
         }
     }
     if let Some(task) = metrics_task {

@@ -2,11 +2,11 @@
 //! concurrency limit, and convert back. Errors map to a small set of gRPC codes in one place.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Code, Request, Response, Status};
@@ -60,6 +60,10 @@ pub enum ProposeError {
     Solve(#[from] SolveError),
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("no plan was ready within the client's deadline")]
+    DeadlineExceeded,
+    #[error("the server is shutting down; retry on another replica")]
+    ShuttingDown,
 }
 
 impl From<ProposeError> for Status {
@@ -84,18 +88,48 @@ impl From<ProposeError> for Status {
             }
             ProposeError::Solve(e) => Status::internal(e.to_string()),
             ProposeError::Internal(msg) => Status::internal(msg),
+            e @ ProposeError::DeadlineExceeded => Status::deadline_exceeded(e.to_string()),
+            e @ ProposeError::ShuttingDown => Status::unavailable(e.to_string()),
         }
     }
 }
 
+/// Scenarios a `CompareScenarios` request may name (each is planned, so each takes a solve slot).
+pub const MAX_SCENARIOS: usize = 16;
+
+/// Plans one validated-or-not request: [`propose`] in production; tests inject others (a planner
+/// that panics, say) through [`OptimiserService::with_planner`].
+pub type Planner = Arc<
+    dyn Fn(
+            pb::ProposeAllocationsRequest,
+            &SolveOptions,
+        ) -> Result<pb::ProposeAllocationsResponse, ProposeError>
+        + Send
+        + Sync,
+>;
+
 /// Validates and plans one request; the same path for the service and the offline CLI.
+/// `opts.time_limit`, when set, counts from this call.
 pub fn propose(
     request: pb::ProposeAllocationsRequest,
     opts: &SolveOptions,
 ) -> Result<pb::ProposeAllocationsResponse, ProposeError> {
+    let started = Instant::now();
     let req = {
         let _span = tracing::info_span!("validate").entered();
         PlanningRequest::try_from(request)?
+    };
+    // A time limit counts from the call, so validation time comes out of it.
+    let adjusted;
+    let opts = match opts.time_limit {
+        Some(limit) => {
+            adjusted = SolveOptions {
+                time_limit: Some(limit.saturating_sub(started.elapsed())),
+                ..opts.clone()
+            };
+            &adjusted
+        }
+        None => opts,
     };
     let plan = solve::plan_checked(&req, opts)?;
     let _span = tracing::info_span!("extract").entered();
@@ -108,16 +142,31 @@ pub struct OptimiserService {
     config: ServiceConfig,
     slots: Arc<Semaphore>,
     metrics: Arc<Metrics>,
+    planner: Planner,
+    /// Set once the shutdown grace period is over: every solve stops.
+    stopping: Arc<watch::Sender<bool>>,
 }
 
 impl OptimiserService {
     pub fn new(config: ServiceConfig, metrics: Arc<Metrics>) -> Self {
+        Self::with_planner(config, metrics, Arc::new(propose))
+    }
+
+    /// The service with another planner in place of [`propose`] (a test seam; production uses
+    /// [`OptimiserService::new`]).
+    pub fn with_planner(config: ServiceConfig, metrics: Arc<Metrics>, planner: Planner) -> Self {
         let slots = Arc::new(Semaphore::new(config.max_concurrent_solves.max(1)));
         OptimiserService {
             config,
             slots,
             metrics,
+            planner,
+            stopping: Arc::new(watch::Sender::new(false)),
         }
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -147,9 +196,9 @@ impl OptimiserService {
         if let Ok(permit) = self.slots.clone().try_acquire_owned() {
             return Ok(permit);
         }
-        let queued = self.metrics.queue_enter();
-        if queued > self.config.max_queued {
-            self.metrics.queue_leave();
+        // The guard leaves the queue however the wait ends, the client going away included.
+        let place = QueuePlace::enter(&self.metrics);
+        if place.depth > self.config.max_queued {
             self.metrics.refused.fetch_add(1, Ordering::Relaxed);
             return Err(ProposeError::Busy(format!(
                 "{} solves running and {} waiting; retry shortly",
@@ -157,11 +206,13 @@ impl OptimiserService {
             )));
         }
         let permit = self.slots.clone().acquire_owned().await;
-        self.metrics.queue_leave();
+        drop(place);
         permit.map_err(|_| ProposeError::Internal("solve slots closed".into()))
     }
 
-    /// Runs a plan off the runtime; dropping the returned future (client gone) cancels the solve.
+    /// Plans one request within the client's deadline. Dropping the returned future (the client
+    /// went away) cancels the solve; so do the deadline passing and the end of the shutdown grace
+    /// period, which answer DEADLINE_EXCEEDED and UNAVAILABLE.
     async fn run(
         &self,
         request: pb::ProposeAllocationsRequest,
@@ -170,49 +221,141 @@ impl OptimiserService {
     ) -> Result<pb::ProposeAllocationsResponse, ProposeError> {
         self.check_size(&request)?;
         let arrived = Instant::now();
+        let why = Arc::new(AtomicU8::new(CLIENT_GONE));
+        let mut work = Box::pin(self.queue_and_solve(request, arrived, deadline, progress, why.clone()));
+        // Answer just before tonic's own timer (which would say CANCELLED) with the proper code.
+        let expires =
+            deadline.map(|d| tokio::time::Instant::from_std(arrived + d.saturating_sub(ANSWER_SLACK)));
+        let mut stopping = self.stopping.subscribe();
+        tokio::select! {
+            out = &mut work => out,
+            _ = sleep_until(expires) => {
+                why.store(DEADLINE, Ordering::Relaxed);
+                drop(work);
+                self.metrics.deadline_exceeded.fetch_add(1, Ordering::Relaxed);
+                tracing::info!("the client's deadline passed before a plan was ready");
+                Err(ProposeError::DeadlineExceeded)
+            }
+            _ = stopping.wait_for(|stop| *stop) => {
+                why.store(SHUTDOWN, Ordering::Relaxed);
+                drop(work);
+                Err(ProposeError::ShuttingDown)
+            }
+        }
+    }
+
+    async fn queue_and_solve(
+        &self,
+        request: pb::ProposeAllocationsRequest,
+        arrived: Instant,
+        deadline: Option<Duration>,
+        progress: Option<solve::ProgressSink>,
+        why: Arc<AtomicU8>,
+    ) -> Result<pb::ProposeAllocationsResponse, ProposeError> {
         let permit = self.slot().await?;
         let cancel = Arc::new(AtomicBool::new(false));
         let guard = CancelOnDrop {
             flag: cancel.clone(),
             metrics: self.metrics.clone(),
+            why,
             armed: true,
         };
-        let time_limit = deadline.map(|d| d.saturating_sub(arrived.elapsed() + self.config.deadline_margin));
-        let opts = SolveOptions {
+        // The plan must be ready a margin before the client's deadline (counted from arrival).
+        let solve_by = deadline.map(|d| arrived + d.saturating_sub(self.config.deadline_margin));
+        let mut opts = SolveOptions {
             cancel,
-            time_limit,
+            time_limit: None,
             progress,
             workers: None,
         };
         let metrics = self.metrics.clone();
+        let planner = self.planner.clone();
+        // The blocking thread logs under the handler's span and to the handler's subscriber.
         let span = tracing::Span::current();
+        let dispatch = tracing::dispatcher::get_default(|d| d.clone());
         metrics.in_flight.fetch_add(1, Ordering::Relaxed);
         let result = tokio::task::spawn_blocking(move || {
-            let _entered = span.entered();
-            let _permit = permit;
-            let started = Instant::now();
-            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| propose(request, &opts)));
-            metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
-            let out = out.unwrap_or_else(|_| Err(ProposeError::Internal("the solve panicked".into())));
-            if let Ok(r) = &out {
-                if let Some(s) = &r.solver {
-                    metrics.observe_solve(started.elapsed().as_secs_f64(), s.relative_gap);
+            tracing::dispatcher::with_default(&dispatch, || {
+                let _entered = span.enter();
+                let _permit = permit;
+                let started = Instant::now();
+                opts.time_limit = solve_by.map(|t| t.saturating_duration_since(started));
+                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| planner(request, &opts)));
+                metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+                // The panic payload is not logged: it could quote request data.
+                let out = out.unwrap_or_else(|_| {
+                    tracing::error!("the solve panicked; answering INTERNAL");
+                    Err(ProposeError::Internal("the solve panicked".into()))
+                });
+                match &out {
+                    Ok(r) => {
+                        if let Some(s) = &r.solver {
+                            metrics.observe_solve(started.elapsed().as_secs_f64(), s.relative_gap);
+                        }
+                    }
+                    Err(e @ (ProposeError::Solve(_) | ProposeError::Internal(_))) => {
+                        tracing::warn!(error = %e, "solve failed")
+                    }
+                    Err(_) => {}
                 }
-            }
-            out
+                out
+            })
         })
         .await
         .map_err(|e| ProposeError::Internal(format!("solve task failed: {e}")))?;
         guard.disarm();
         result
     }
+
+    /// Stops every running and queued solve at once: they answer UNAVAILABLE (used when the
+    /// shutdown grace period is over). New requests are refused the same way.
+    pub fn stop_all(&self) {
+        self.stopping.send_replace(true);
+    }
 }
 
-/// Sets the cancel flag when the handler future is dropped before the solve finished (the
-/// client went away), so no solver thread keeps working for nobody.
+/// Kept back from the client's deadline for sending the answer (see [`OptimiserService::run`]).
+const ANSWER_SLACK: Duration = Duration::from_millis(50);
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A request's place in the queue for a solve slot; leaves the queue when dropped.
+struct QueuePlace<'a> {
+    metrics: &'a Metrics,
+    /// Queue depth including this request.
+    depth: usize,
+}
+
+impl<'a> QueuePlace<'a> {
+    fn enter(metrics: &'a Metrics) -> Self {
+        let depth = metrics.queue_enter();
+        QueuePlace { metrics, depth }
+    }
+}
+
+impl Drop for QueuePlace<'_> {
+    fn drop(&mut self) {
+        self.metrics.queue_leave();
+    }
+}
+
+/// Why a solve was abandoned before it finished.
+const CLIENT_GONE: u8 = 0;
+const DEADLINE: u8 = 1;
+const SHUTDOWN: u8 = 2;
+
+/// Sets the cancel flag when the solve is abandoned before it finished (the client went away,
+/// its deadline passed, or the shutdown grace period ended), so no solver thread keeps working
+/// for nobody.
 struct CancelOnDrop {
     flag: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
+    why: Arc<AtomicU8>,
     armed: bool,
 }
 
@@ -224,10 +367,20 @@ impl CancelOnDrop {
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        if self.armed {
-            self.flag.store(true, Ordering::Relaxed);
-            self.metrics.cancelled.fetch_add(1, Ordering::Relaxed);
-            tracing::info!("client went away; solve cancelled");
+        if !self.armed {
+            return;
+        }
+        self.flag.store(true, Ordering::Relaxed);
+        match self.why.load(Ordering::Relaxed) {
+            DEADLINE => tracing::debug!("deadline passed; solve stopped"),
+            SHUTDOWN => {
+                self.metrics.cancelled.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!("shutdown grace period over; solve cancelled");
+            }
+            _ => {
+                self.metrics.cancelled.fetch_add(1, Ordering::Relaxed);
+                tracing::info!("client went away; solve cancelled");
+            }
         }
     }
 }
@@ -238,8 +391,8 @@ pub fn grpc_timeout<T>(request: &Request<T>) -> Option<Duration> {
     let (digits, unit) = raw.split_at(raw.len().checked_sub(1)?);
     let n: u64 = digits.parse().ok()?;
     Some(match unit {
-        "H" => Duration::from_secs(n * 3600),
-        "M" => Duration::from_secs(n * 60),
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
         "S" => Duration::from_secs(n),
         "m" => Duration::from_millis(n),
         "u" => Duration::from_micros(n),
@@ -282,7 +435,10 @@ impl TheatreOptimiser for OptimiserService {
         let deadline = grpc_timeout(&request);
         self.metrics.requests.fetch_add(1, Ordering::Relaxed);
         let request = request.into_inner();
-        self.check_size(&request)?;
+        if let Err(e) = self.check_size(&request) {
+            self.metrics.errors.fetch_add(1, Ordering::Relaxed);
+            return Err(e.into());
+        }
         let (tx, rx) = mpsc::channel(64);
         let progress_tx = tx.clone();
         let sink: solve::ProgressSink = Arc::new(move |p: solve::Progress| {
@@ -303,6 +459,9 @@ impl TheatreOptimiser for OptimiserService {
             let result = this.run(request, deadline, Some(sink));
             tokio::select! {
                 out = result => {
+                    if out.is_err() {
+                        this.metrics.errors.fetch_add(1, Ordering::Relaxed);
+                    }
                     let event = out.map(|plan| pb::ProposeAllocationsEvent {
                         event: Some(pb::propose_allocations_event::Event::Plan(plan)),
                     });
@@ -320,33 +479,50 @@ impl TheatreOptimiser for OptimiserService {
     ) -> Result<Response<pb::CompareScenariosResponse>, Status> {
         let deadline = grpc_timeout(&request);
         self.metrics.requests.fetch_add(1, Ordering::Relaxed);
-        let request = request.into_inner();
-        let requests = scenario::expand(&request).map_err(Status::from)?;
-        let runs = requests
-            .into_iter()
-            .map(|(name, r)| {
-                let this = self.clone();
-                async move { (name, this.run(r, deadline, None).await) }
-            })
-            .collect::<Vec<_>>();
-        let mut plans = Vec::new();
-        for (name, out) in futures_join_all(runs).await {
-            plans.push((name, out?));
+        let result = self.compare(request.into_inner(), deadline).await;
+        if result.is_err() {
+            self.metrics.errors.fetch_add(1, Ordering::Relaxed);
         }
-        Ok(Response::new(scenario::compare(plans)))
+        Ok(Response::new(result?))
     }
 }
 
-/// Runs futures concurrently and collects their outputs in order.
-async fn futures_join_all<F>(futures: Vec<F>) -> Vec<F::Output>
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    for h in handles {
-        out.push(h.await.expect("scenario task"));
+impl OptimiserService {
+    async fn compare(
+        &self,
+        request: pb::CompareScenariosRequest,
+        deadline: Option<Duration>,
+    ) -> Result<pb::CompareScenariosResponse, ProposeError> {
+        if request.scenarios.len() > MAX_SCENARIOS {
+            return Err(ProposeError::TooLarge(format!(
+                "{} scenarios; the limit is {MAX_SCENARIOS} per request",
+                request.scenarios.len()
+            )));
+        }
+        if let Some(base) = &request.base {
+            self.check_size(base)?;
+        }
+        let requests = scenario::expand(&request)?;
+        // A JoinSet aborts its tasks when dropped, so a client that goes away cancels every solve.
+        let mut runs = tokio::task::JoinSet::new();
+        let count = requests.len();
+        for (i, (name, r)) in requests.into_iter().enumerate() {
+            let this = self.clone();
+            runs.spawn(tracing::Instrument::in_current_span(async move {
+                (i, name, this.run(r, deadline, None).await)
+            }));
+        }
+        let mut done: Vec<Option<(String, pb::ProposeAllocationsResponse)>> =
+            (0..count).map(|_| None).collect();
+        while let Some(joined) = runs.join_next().await {
+            let (i, name, out) =
+                joined.map_err(|e| ProposeError::Internal(format!("scenario task failed: {e}")))?;
+            done[i] = Some((name, out?));
+        }
+        let plans = done
+            .into_iter()
+            .map(|p| p.expect("every scenario is planned"))
+            .collect();
+        Ok(scenario::compare(plans))
     }
-    out
 }

@@ -4,6 +4,7 @@
 mod api;
 mod bad_inputs;
 mod planning;
+mod service;
 mod properties;
 mod report;
 pub mod util;

@@ -10,6 +10,7 @@ use theatre_optimiser::metrics::Metrics;
 use theatre_optimiser::proto as pb;
 use theatre_optimiser::proto::theatre_optimiser_client::TheatreOptimiserClient;
 use theatre_optimiser::server::{self, ServerOptions};
+use theatre_optimiser::service::OptimiserService;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
@@ -41,6 +42,30 @@ impl TestServer {
             metrics,
             stop: Some(tx),
             handle: Some(handle),
+        }
+    }
+
+    /// A server around a service built by the test (e.g. with an injected planner).
+    pub async fn start_with_service(options: ServerOptions, service: OptimiserService) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let metrics = service.metrics().clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(server::serve_with_service(listener, options, service, async {
+            let _ = rx.await;
+        }));
+        TestServer {
+            addr,
+            metrics,
+            stop: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    /// Signals shutdown without waiting; `handle` then resolves when the server has stopped.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
         }
     }
 
@@ -111,4 +136,29 @@ pub fn assert_valid(request: &pb::ProposeAllocationsRequest, response: &pb::Prop
 
 pub fn objective(r: &pb::ProposeAllocationsResponse) -> f64 {
     r.solver.as_ref().unwrap().objective
+}
+
+/// A generated trust-scale request (430 lists, 2,400 patients) whose solve runs to the given
+/// policy time limit.
+pub fn trust_request(time_limit_seconds: f64) -> pb::ProposeAllocationsRequest {
+    let mut request = theatre_optimiser::synth::generate(theatre_optimiser::synth::Scale::Trust, 1);
+    request
+        .policy
+        .get_or_insert_with(Default::default)
+        .time_limit_seconds = Some(time_limit_seconds);
+    request
+}
+
+/// Polls `condition` every 50 ms until it holds or `limit` passes; returns whether it held.
+pub async fn wait_until(limit: std::time::Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + limit;
+    loop {
+        if condition() {
+            return true;
+        }
+        if std::time::Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
