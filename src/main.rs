@@ -237,11 +237,35 @@ impl ServeArgs {
     }
 }
 
+/// The progress bars on stderr; log lines are written around them (see [`LogWriter`]).
+fn progress_bars() -> &'static MultiProgress {
+    static BARS: std::sync::OnceLock<MultiProgress> = std::sync::OnceLock::new();
+    BARS.get_or_init(MultiProgress::new)
+}
+
+/// Writes log lines to stderr with any progress bars lifted out of the way and redrawn after.
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        progress_bars().suspend(|| std::io::stderr().write(buf))
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        progress_bars().suspend(|| std::io::stderr().write_all(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(|| LogWriter);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -291,8 +315,7 @@ async fn main() -> Result<()> {
             let request = read_request(&path)?;
             let planning_date = request.planning_date.clone();
             let plan = tokio::task::spawn_blocking(move || {
-                let multi = MultiProgress::new();
-                let ticker = Ticker::start(&multi, "solving", time_limit_of(&request));
+                let ticker = Ticker::start(progress_bars(), "solving", time_limit_of(&request));
                 let options = SolveOptions {
                     progress: Some(ticker.sink()),
                     ..SolveOptions::default()
@@ -483,9 +506,15 @@ impl Ticker {
             }
             let bar = multi.add(ProgressBar::new(limit.as_millis().max(1) as u64));
             bar.set_style(
-                ProgressStyle::with_template("{prefix:>12} [{bar:30}] {elapsed:>4} of {len_s}  {msg}")
+                ProgressStyle::with_template("{prefix:>12} [{bar:30}] {used:>4} of {limit}  {msg}")
                     .map(|s| {
-                        s.with_key("len_s", {
+                        s.with_key(
+                            "used",
+                            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                                let _ = write!(w, "{:.0}s", state.pos() as f64 / 1000.0);
+                            },
+                        )
+                        .with_key("limit", {
                             let limit = limit.as_secs_f64();
                             move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
                                 let _ = write!(w, "{limit:.0}s limit");
@@ -600,7 +629,7 @@ fn plan_all(
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = cores.min(requests.len()).max(1);
     let workers = (cores / threads).max(1);
-    let multi = MultiProgress::new();
+    let multi = progress_bars();
     let next = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<Result<pb::ProposeAllocationsResponse, service::ProposeError>>>> =
         requests.iter().map(|_| Mutex::new(None)).collect();
@@ -611,7 +640,7 @@ fn plan_all(
                 let Some((name, request)) = requests.get(i) else {
                     break;
                 };
-                let ticker = Ticker::start(&multi, name, time_limit_of(request));
+                let ticker = Ticker::start(multi, name, time_limit_of(request));
                 let options = SolveOptions {
                     progress: Some(ticker.sink()),
                     workers: Some(workers),
