@@ -96,10 +96,10 @@ pub fn peak_rss_mib() -> Option<f64> {
 /// The table of rows in Markdown.
 pub fn markdown(rows: &[Row]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "| scale | seed | patients | sessions | eligible pairs | components | baseline s | baseline objective | optimiser s | objective | bound | gap | status | objective − baseline | booked (baseline) | utilisation | peak RSS MiB |");
+    let _ = writeln!(out, "| scale | seed | patients | sessions | eligible pairs | components | baseline s | baseline objective | optimiser s | objective | bound | gap | status | objective − baseline | booked (baseline) | utilisation | plain pair model s / objective / bound | peak RSS MiB |");
     let _ = writeln!(
         out,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for r in rows {
         let _ = writeln!(

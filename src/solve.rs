@@ -94,8 +94,22 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolveErr
     let policy_limit = Duration::from_secs_f64(req.policy.solver.time_limit_seconds);
     let limit = opts.time_limit.map_or(policy_limit, |t| t.min(policy_limit));
     let deadline = started + limit;
+    // Components are closed to a tighter relative gap than the plan's: the plan's value carries
+    // a constant (breach and move costs) that the components' do not, so the same absolute gap is
+    // a larger share of the plan's bound. The scale comes from the (cheap) trivial bounds.
+    let component_req = {
+        let constant = model::objective_constant(req);
+        let sum: f64 = comps
+            .iter()
+            .map(|c| component_trivial_bound(req, c, &options))
+            .sum();
+        let scale = ((constant + sum).abs().max(1.0) / sum.abs().max(1.0)).clamp(0.02, 1.0);
+        let mut inner = req.clone();
+        inner.policy.solver.relative_gap = req.policy.solver.relative_gap * scale;
+        inner
+    };
     let outcome = solve_components(
-        req,
+        &component_req,
         &options,
         &comps,
         &first_fit,
@@ -245,16 +259,27 @@ fn solve_one(
     opts: &SolveOptions,
     on_progress: &(dyn Fn(Incumbent) + Sync),
 ) -> Result<ComponentResult, SolveError> {
-    let warm_assignment: Vec<(usize, SessionIx)> =
-        comp.patients.iter().filter_map(|&p| warm[p].map(|s| (p, s))).collect();
+    let warm_assignment: Vec<(usize, SessionIx)> = comp
+        .patients
+        .iter()
+        .filter_map(|&p| warm[p].map(|s| (p, s)))
+        .collect();
     let warm_obj = warm_value(req, comp, options, warm);
     let trivial = component_trivial_bound(req, comp, options);
-    let control = Control { cancel: &opts.cancel, deadline, on_progress };
+    let control = Control {
+        cancel: &opts.cancel,
+        deadline,
+        on_progress,
+    };
     let (chosen, run_bound, stop, variables, constraints) = if req.policy.solver.pattern_generation {
         let started = Instant::now();
         let out = {
             let _span = tracing::trace_span!("patterns", pairs = comp.pairs).entered();
-            let share = if comp.pairs <= PAIR_PROOF_MAX_PAIRS { PATTERN_SHARE } else { 1.0 };
+            let share = if comp.pairs <= PAIR_PROOF_MAX_PAIRS {
+                PATTERN_SHARE
+            } else {
+                1.0
+            };
             crate::model::patterns::solve(req, comp, options, warm, time_limit * share, &control)
                 .map_err(SolveError::Solver)?
         };
@@ -290,13 +315,18 @@ fn solve_one(
                 run_pairs(req, comp, options, &start, remaining, &control)?;
             let pattern_value = assignment_value(req, comp, options, &out.assignment);
             let better = pairs_chosen.filter(|c| {
-                valid_allocation(req, comp, c) && assignment_value(req, comp, options, c) > pattern_value + 1e-9
+                valid_allocation(req, comp, c)
+                    && assignment_value(req, comp, options, c) > pattern_value + 1e-9
             });
             let chosen = better.unwrap_or(out.assignment);
             let value = assignment_value(req, comp, options, &chosen);
             let bound = out.bound.min(pairs_bound);
             let closed = bound - value <= req.policy.solver.relative_gap * bound.abs().max(1.0) + 1e-6;
-            let stop = if closed || pairs_stop == Stop::Optimal { Stop::Optimal } else { pairs_stop };
+            let stop = if closed || pairs_stop == Stop::Optimal {
+                Stop::Optimal
+            } else {
+                pairs_stop
+            };
             (Some(chosen), bound, stop, out.columns, out.rows)
         } else {
             (Some(out.assignment), out.bound, out.stop, out.columns, out.rows)
@@ -307,10 +337,21 @@ fn solve_one(
     let bound = run_bound.min(trivial).max(warm_obj);
     // Keep the solver's plan only if it is a valid allocation at least as good as the warm start.
     let assignment = match chosen {
-        Some(c) if valid_allocation(req, comp, &c) && assignment_value(req, comp, options, &c) >= warm_obj - 1e-7 => c,
+        Some(c)
+            if valid_allocation(req, comp, &c)
+                && assignment_value(req, comp, options, &c) >= warm_obj - 1e-7 =>
+        {
+            c
+        }
         _ => warm_assignment,
     };
-    Ok(ComponentResult { assignment, bound, stop, variables, constraints })
+    Ok(ComponentResult {
+        assignment,
+        bound,
+        stop,
+        variables,
+        constraints,
+    })
 }
 
 /// Share of a component's time for price-and-branch; the pair model gets what is left if the
@@ -343,10 +384,15 @@ fn run_pairs(
     }
     .map_err(SolveError::Solver)?;
     tracing::debug!(pairs = comp.pairs, time_limit, stop = ?run.stop, objective = run.objective, bound = run.bound, "component solved by pairs");
-    let chosen: Option<Vec<(usize, SessionIx)>> = run
-        .columns
-        .as_ref()
-        .map(|cols| model.x.iter().zip(cols).filter(|(_, v)| **v > 0.5).map(|(&(p, s, _), _)| (p, s)).collect());
+    let chosen: Option<Vec<(usize, SessionIx)>> = run.columns.as_ref().map(|cols| {
+        model
+            .x
+            .iter()
+            .zip(cols)
+            .filter(|(_, v)| **v > 0.5)
+            .map(|(&(p, s, _), _)| (p, s))
+            .collect()
+    });
     Ok((chosen, run.bound, run.stop, variables, constraints))
 }
 

@@ -261,7 +261,11 @@ impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {
                 },
             );
             if let (Some(patient), Some(session), Some(state)) = (patient, session, state) {
-                bookings.push(ExistingBooking { patient, session, state });
+                bookings.push(ExistingBooking {
+                    patient,
+                    session,
+                    state,
+                });
                 booking_index.push(i);
             }
         }

@@ -152,7 +152,12 @@ impl PlanningRequest {
 
     /// Days from the planning date to the last session: the horizon of the plan (at least 1).
     pub fn horizon_days(&self) -> i64 {
-        let last = self.sessions.iter().map(|s| s.date).max().unwrap_or(self.planning_date);
+        let last = self
+            .sessions
+            .iter()
+            .map(|s| s.date)
+            .max()
+            .unwrap_or(self.planning_date);
         (last - self.planning_date).num_days().max(1)
     }
 

@@ -109,13 +109,22 @@ fn price_list(
         .map(|&p| (p, req.case_load(p), l.coef[&p] - price[&p]))
         .filter(|&(p, load, r)| {
             load <= capacity - forced_load
-                && r + o.cases_per_list_shortfall + o.under_utilisation * f64::from(req.patients[p].minutes) > 1e-9
+                && r + o.cases_per_list_shortfall + o.under_utilisation * f64::from(req.patients[p].minutes)
+                    > 1e-9
         })
         .collect();
     let free = capacity - forced_load;
-    let g = items.iter().fold(free.max(1), |g, &(_, load, _)| gcd(g, load)).max(1);
+    let g = items
+        .iter()
+        .fold(free.max(1), |g, &(_, load, _)| gcd(g, load))
+        .max(1);
     let units = (free / g) as usize;
-    let min_u = items.iter().map(|&(_, load, _)| (load / g) as usize).min().unwrap_or(1).max(1);
+    let min_u = items
+        .iter()
+        .map(|&(_, load, _)| (load / g) as usize)
+        .min()
+        .unwrap_or(1)
+        .max(1);
     let max_n = items.len().min(units / min_u);
     let width = max_n + 1;
     let states = (units + 1) * width;
@@ -185,8 +194,15 @@ fn round_lp<'a>(
     pinned: &HashSet<PatientIx>,
 ) -> Vec<(&'a ListData, Vec<PatientIx>)> {
     let by_session: HashMap<SessionIx, &ListData> = lists.iter().map(|l| (l.session, l)).collect();
-    let mut order: Vec<usize> = (0..pool.len().min(lambda.len())).filter(|&k| lambda[k] > 1e-6).collect();
-    order.sort_by(|&a, &b| lambda[b].total_cmp(&lambda[a]).then(pool[b].value.total_cmp(&pool[a].value)).then(a.cmp(&b)));
+    let mut order: Vec<usize> = (0..pool.len().min(lambda.len()))
+        .filter(|&k| lambda[k] > 1e-6)
+        .collect();
+    order.sort_by(|&a, &b| {
+        lambda[b]
+            .total_cmp(&lambda[a])
+            .then(pool[b].value.total_cmp(&pool[a].value))
+            .then(a.cmp(&b))
+    });
     let mut placed: HashSet<PatientIx> = HashSet::new();
     let mut chosen: HashMap<SessionIx, Vec<PatientIx>> = HashMap::new();
     // Pinned cases first, always where they are.
@@ -198,11 +214,18 @@ fn round_lp<'a>(
     }
     for k in order {
         let pattern = &pool[k];
-        if chosen.get(&pattern.session).is_some_and(|c| c.len() > by_session[&pattern.session].pinned.len()) {
+        if chosen
+            .get(&pattern.session)
+            .is_some_and(|c| c.len() > by_session[&pattern.session].pinned.len())
+        {
             continue;
         }
-        let extra: Vec<PatientIx> =
-            pattern.patients.iter().copied().filter(|p| !placed.contains(p) && !pinned.contains(p)).collect();
+        let extra: Vec<PatientIx> = pattern
+            .patients
+            .iter()
+            .copied()
+            .filter(|p| !placed.contains(p) && !pinned.contains(p))
+            .collect();
         if extra.is_empty() {
             continue;
         }
@@ -210,7 +233,9 @@ fn round_lp<'a>(
         chosen.entry(pattern.session).or_default().extend(extra);
     }
     // Greedy fill: each unplaced patient to the list where it adds most (if it adds anything).
-    let used = |req: &PlanningRequest, patients: &[PatientIx]| -> i64 { patients.iter().map(|&p| req.case_load(p)).sum() };
+    let used = |req: &PlanningRequest, patients: &[PatientIx]| -> i64 {
+        patients.iter().map(|&p| req.case_load(p)).sum()
+    };
     let mut candidates: Vec<(PatientIx, SessionIx)> = lists
         .iter()
         .flat_map(|l| l.candidates.iter().map(move |&p| (p, l.session)))
@@ -257,14 +282,28 @@ fn price_all<'a>(
     for l in lists {
         let priced = price_list(req, l, price, COLUMNS_PER_LIST);
         let reduced = priced.first().map_or(0.0, |(_, r)| *r);
-        ub += if l.pinned.is_empty() { reduced.max(0.0) } else { reduced };
-        columns.extend(priced.into_iter().filter(|(_, r)| *r > 1e-7).map(|(patients, _)| (l, patients)));
+        ub += if l.pinned.is_empty() {
+            reduced.max(0.0)
+        } else {
+            reduced
+        };
+        columns.extend(
+            priced
+                .into_iter()
+                .filter(|(_, r)| *r > 1e-7)
+                .map(|(patients, _)| (l, patients)),
+        );
     }
     (ub, columns)
 }
 
 /// The reduced value of a pattern at `price`.
-fn reduced_at(req: &PlanningRequest, l: &ListData, patients: &[PatientIx], price: &HashMap<PatientIx, f64>) -> f64 {
+fn reduced_at(
+    req: &PlanningRequest,
+    l: &ListData,
+    patients: &[PatientIx],
+    price: &HashMap<PatientIx, f64>,
+) -> f64 {
     pattern_value(req, l, patients) - patients.iter().map(|p| price[p]).sum::<f64>()
 }
 
@@ -279,8 +318,12 @@ pub fn solve(
 ) -> Result<PatternOutcome, String> {
     let started = Instant::now();
     let in_comp: HashSet<PatientIx> = comp.patients.iter().copied().collect();
-    let pinned: HashSet<PatientIx> =
-        comp.patients.iter().copied().filter(|&p| req.booking_of(p).is_some_and(|b| req.is_pinned(b))).collect();
+    let pinned: HashSet<PatientIx> = comp
+        .patients
+        .iter()
+        .copied()
+        .filter(|&p| req.booking_of(p).is_some_and(|b| req.is_pinned(b)))
+        .collect();
     let mut lists: Vec<ListData> = comp
         .sessions
         .iter()
@@ -315,12 +358,20 @@ pub fn solve(
             return false;
         }
         let value = pattern_value(req, l, &patients);
-        pool.push(Pattern { session: l.session, patients, value });
+        pool.push(Pattern {
+            session: l.session,
+            patients,
+            value,
+        });
         true
     };
     for l in &lists {
-        let mut on: Vec<PatientIx> =
-            comp.patients.iter().copied().filter(|&p| warm[p] == Some(l.session) && in_comp.contains(&p)).collect();
+        let mut on: Vec<PatientIx> = comp
+            .patients
+            .iter()
+            .copied()
+            .filter(|&p| warm[p] == Some(l.session) && in_comp.contains(&p))
+            .collect();
         on.sort_unstable();
         add(&mut pool, l, on);
     }
@@ -360,7 +411,10 @@ pub fn solve(
         let pricing_started = Instant::now();
         lp_value = value;
         let lp_price = |sign: f64| -> HashMap<PatientIx, f64> {
-            comp.patients.iter().map(|&p| (p, clamp(p, sign * duals.get(&p).copied().unwrap_or(0.0)))).collect()
+            comp.patients
+                .iter()
+                .map(|&p| (p, clamp(p, sign * duals.get(&p).copied().unwrap_or(0.0))))
+                .collect()
         };
         // The dual sign convention is settled once: the sign under which every pool column is
         // dual feasible (reduced value ≤ 0 with the list rows' duals).
@@ -377,7 +431,10 @@ pub fn solve(
         }
         let duals_price = lp_price(sign);
         let smoothed: HashMap<PatientIx, f64> = match &best_price {
-            Some(best) => duals_price.iter().map(|(&p, &d)| (p, SMOOTHING * best[&p] + (1.0 - SMOOTHING) * d)).collect(),
+            Some(best) => duals_price
+                .iter()
+                .map(|(&p, &d)| (p, SMOOTHING * best[&p] + (1.0 - SMOOTHING) * d))
+                .collect(),
             None => duals_price.clone(),
         };
         let (ub, mut columns) = price_all(req, &lists, &smoothed);
@@ -414,7 +471,10 @@ pub fn solve(
             columns = pool.len(),
             "pricing round"
         );
-        (control.on_progress)(highs_run::Incumbent { objective: warm_value, bound });
+        (control.on_progress)(highs_run::Incumbent {
+            objective: warm_value,
+            bound,
+        });
         let mut added = 0;
         for (l, patients) in columns {
             if add(&mut pool, l, patients) {
@@ -427,16 +487,28 @@ pub fn solve(
             break;
         }
     }
-    tracing::trace!(iterations, columns = pool.len(), lp = lp_value, bound, "column generation done");
+    tracing::trace!(
+        iterations,
+        columns = pool.len(),
+        lp = lp_value,
+        bound,
+        "column generation done"
+    );
 
     // A plan from the last LP by rounding; the better of it and the warm start seeds the MIP.
     let rounded = round_lp(req, &lists, &pool, &last_lambda, &pinned);
-    let rounded_value: f64 = rounded.iter().map(|(l, patients)| pattern_value(req, l, patients)).sum();
+    let rounded_value: f64 = rounded
+        .iter()
+        .map(|(l, patients)| pattern_value(req, l, patients))
+        .sum();
     let start_patterns: HashSet<(SessionIx, Vec<PatientIx>)> = if rounded_value > warm_value + 1e-9 {
         for (l, patients) in &rounded {
             add(&mut pool, l, patients.clone());
         }
-        rounded.iter().map(|(l, patients)| (l.session, patients.clone())).collect()
+        rounded
+            .iter()
+            .map(|(l, patients)| (l.session, patients.clone()))
+            .collect()
     } else {
         warm_patterns
     };
@@ -444,12 +516,22 @@ pub fn solve(
 
     // The restricted master as a MIP, from the better start.
     let remaining = (time_limit - started.elapsed().as_secs_f64()).max(0.05);
-    let (assignment, objective, mip_bound, stop) =
-        solve_master_mip(req, comp, &lists, &pool, &pinned, &start_patterns, remaining, control)?;
+    let (assignment, objective, mip_bound, stop) = solve_master_mip(
+        req,
+        comp,
+        &lists,
+        &pool,
+        &pinned,
+        &start_patterns,
+        remaining,
+        control,
+    )?;
     // When the restricted MIP proved optimality over a pool that prices out, its bound is global.
     let _ = mip_bound;
     let bound = bound.max(objective);
-    let stop = if stop == Stop::Optimal && bound - objective <= req.policy.solver.relative_gap * bound.abs().max(1.0) + 1e-6 {
+    let stop = if stop == Stop::Optimal
+        && bound - objective <= req.policy.solver.relative_gap * bound.abs().max(1.0) + 1e-6
+    {
         Stop::Optimal
     } else if stop == Stop::Cancelled {
         Stop::Cancelled
@@ -481,7 +563,13 @@ fn build_master(
     let mut vars = ProblemVariables::new();
     let lambda: Vec<Variable> = pool
         .iter()
-        .map(|_| vars.add(if integer { variable().binary() } else { variable().min(0.0) }))
+        .map(|_| {
+            vars.add(if integer {
+                variable().binary()
+            } else {
+                variable().min(0.0)
+            })
+        })
         .collect();
     let objective: Expression = pool.iter().zip(&lambda).map(|(k, &v)| k.value * v).sum();
     let mut problem = vars.maximise(objective).using(good_lp::solvers::highs::highs);
@@ -494,16 +582,23 @@ fn build_master(
         }
     }
     for &p in &comp.patients {
-        let row: Expression = by_patient.get(&p).map_or_else(Expression::default, |vs| vs.iter().copied().map(Expression::from).sum());
+        let row: Expression = by_patient.get(&p).map_or_else(Expression::default, |vs| {
+            vs.iter().copied().map(Expression::from).sum()
+        });
         // one_list: each patient in at most one chosen pattern (exactly one when pinned).
-        let c: Constraint = if pinned.contains(&p) { row.eq(1.0) } else { row.leq(1.0) };
+        let c: Constraint = if pinned.contains(&p) {
+            row.eq(1.0)
+        } else {
+            row.leq(1.0)
+        };
         problem.add_constraint(c);
     }
     for l in lists {
         // one_pattern: at most one pattern per list (a row for every list, so that columns
         // priced later can join it).
-        let row: Expression =
-            by_list.get(&l.session).map_or_else(Expression::default, |vs| vs.iter().copied().map(Expression::from).sum());
+        let row: Expression = by_list.get(&l.session).map_or_else(Expression::default, |vs| {
+            vs.iter().copied().map(Expression::from).sum()
+        });
         problem.add_constraint(row.leq(1.0));
     }
     Master { problem }
@@ -529,7 +624,10 @@ impl LpMaster {
         pinned: &HashSet<PatientIx>,
     ) -> Result<LpMaster, String> {
         let master = build_master(comp, lists, pool, pinned, false);
-        let mut model = master.problem.try_into_inner().map_err(|e| format!("master LP rejected: {e}"))?;
+        let mut model = master
+            .problem
+            .try_into_inner()
+            .map_err(|e| format!("master LP rejected: {e}"))?;
         model.make_quiet();
         model.set_option("threads", req.policy.solver.threads as i32);
         model.set_option("random_seed", req.policy.solver.random_seed as i32);
@@ -538,10 +636,25 @@ impl LpMaster {
         model.set_option("presolve", "off");
         model.set_option("solver", "simplex");
         // Rows were added patients first, then lists, in order.
-        let patient_row = comp.patients.iter().enumerate().map(|(i, &p)| (p, i as i32)).collect();
+        let patient_row = comp
+            .patients
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (p, i as i32))
+            .collect();
         let n = comp.patients.len();
-        let list_row = lists.iter().enumerate().map(|(i, l)| (l.session, (n + i) as i32)).collect();
-        Ok(LpMaster { model: Some(model), patients: n, patient_row, list_row, list_duals: vec![] })
+        let list_row = lists
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.session, (n + i) as i32))
+            .collect();
+        Ok(LpMaster {
+            model: Some(model),
+            patients: n,
+            patient_row,
+            list_row,
+            list_duals: vec![],
+        })
     }
 
     /// Appends a pattern's column.
@@ -570,7 +683,9 @@ impl LpMaster {
     /// Solves the LP: its value and the duals of the patient rows, in component order.
     fn solve(&mut self) -> Result<(f64, Vec<f64>, Vec<f64>), String> {
         let model = self.model.take().expect("master model");
-        let solved = model.try_solve().map_err(|e| format!("master LP failed: {e:?}"))?;
+        let solved = model
+            .try_solve()
+            .map_err(|e| format!("master LP failed: {e:?}"))?;
         if solved.status() != highs::HighsModelStatus::Optimal {
             return Err(format!("master LP stopped with status {:?}", solved.status()));
         }
@@ -598,14 +713,33 @@ fn solve_master_mip(
     let master = build_master(comp, lists, pool, pinned, true);
     let start: Vec<f64> = pool
         .iter()
-        .map(|k| if warm.contains(&(k.session, k.patients.clone())) { 1.0 } else { 0.0 })
+        .map(|k| {
+            if warm.contains(&(k.session, k.patients.clone())) {
+                1.0
+            } else {
+                0.0
+            }
+        })
         .collect();
     let run = highs_run::run(master.problem, &start, &req.policy.solver, time_limit, control)?;
     let chosen: Vec<&Pattern> = match &run.columns {
-        Some(cols) => pool.iter().zip(cols).filter(|(_, v)| **v > 0.5).map(|(k, _)| k).collect(),
-        None => pool.iter().zip(&start).filter(|(_, v)| **v > 0.5).map(|(k, _)| k).collect(),
+        Some(cols) => pool
+            .iter()
+            .zip(cols)
+            .filter(|(_, v)| **v > 0.5)
+            .map(|(k, _)| k)
+            .collect(),
+        None => pool
+            .iter()
+            .zip(&start)
+            .filter(|(_, v)| **v > 0.5)
+            .map(|(k, _)| k)
+            .collect(),
     };
     let objective = chosen.iter().map(|k| k.value).sum();
-    let assignment = chosen.iter().flat_map(|k| k.patients.iter().map(move |&p| (p, k.session))).collect();
+    let assignment = chosen
+        .iter()
+        .flat_map(|k| k.patients.iter().map(move |&p| (p, k.session)))
+        .collect();
     Ok((assignment, objective, run.bound, run.stop))
 }
