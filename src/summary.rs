@@ -86,7 +86,7 @@ pub fn text(plan: &pb::ProposeAllocationsResponse) -> String {
         let _ = writeln!(out, "  {reason}: {n}");
     }
     if let Some(k) = &plan.kpis {
-        let _ = writeln!(out, "\nKPIs: booked {} (", k.booked);
+        let _ = writeln!(out, "\nKPIs: booked {}, unallocated {}", k.booked, k.unallocated);
         for c in &k.by_priority {
             let _ = writeln!(
                 out,
@@ -98,7 +98,7 @@ pub fn text(plan: &pb::ProposeAllocationsResponse) -> String {
         }
         let _ = writeln!(
             out,
-            "  due-date breaches {}, utilisation {:.1}%, lists on target {}/{}, >18 weeks booked {} left {}, >52 weeks booked {} left {}, moves {}, release candidates {})",
+            "  due-date breaches {}, utilisation {:.1}%, lists on target {}/{}, >18 weeks booked {} left {}, >52 weeks booked {} left {}, moves {}, release candidates {}",
             k.due_date_breaches,
             k.utilisation * 100.0,
             k.lists_on_target,
