@@ -28,3 +28,14 @@ bench: deps
 
 fmt:
 	$(CARGO) fmt --all
+
+# Service load test, about 14 minutes after the release build: starts `theatre-optimiser serve` on
+# a free 127.0.0.1 port, drives it with theatre-load (small requests from 8 clients, large ones
+# from 2, then a 10-minute soak recording the server's peak RSS), stops it with SIGTERM and adds
+# the results to BENCHMARKS.md under "## Service load". Only loopback is ever targeted.
+.PHONY: load
+LOAD_SOAK_SECONDS ?= 600
+load: deps
+	$(CARGO) build --release --bins
+	target/release/theatre-load suite --server-bin target/release/theatre-optimiser \
+		--append BENCHMARKS.md --soak-seconds $(LOAD_SOAK_SECONDS) --command "make load"
