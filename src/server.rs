@@ -92,10 +92,15 @@ pub async fn serve_with_service(
     health_reporter
         .set_serving::<TheatreOptimiserServer<OptimiserService>>()
         .await;
+    // Reflection in both versions: grpcurl and older tools still ask for v1alpha.
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
 
     let token = options.token.clone().map(|t| Arc::new(format!("Bearer {t}")));
     let auth = move |request: Request<()>| -> Result<Request<()>, Status> {
@@ -156,6 +161,7 @@ pub async fn serve_with_service(
     let router = builder
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(optimiser)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
     let grace = options.grace;

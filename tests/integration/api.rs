@@ -123,6 +123,34 @@ async fn health_reports_serving_and_reflection_lists_the_service() {
         "{names:?}"
     );
     assert!(names.contains(&"grpc.health.v1.Health".to_string()), "{names:?}");
+
+    // The v1alpha protocol too (what grpcurl asks for first on older versions).
+    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient as AlphaClient;
+    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest as AlphaRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse as AlphaResponse;
+    let channel = tonic::transport::Channel::from_shared(server.channel_url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut alpha = AlphaClient::new(channel);
+    let request = tonic_reflection::pb::v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(AlphaRequest::ListServices(String::new())),
+    };
+    let mut stream = alpha
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let reply = stream.message().await.unwrap().unwrap();
+    let Some(AlphaResponse::ListServicesResponse(list)) = reply.message_response else {
+        panic!("no list")
+    };
+    assert!(list
+        .service
+        .iter()
+        .any(|s| s.name == "theatre.optimiser.v1.TheatreOptimiser"));
 }
 
 #[tokio::test]
