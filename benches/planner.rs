@@ -30,7 +30,12 @@ fn build(c: &mut Criterion) {
         let options = eligible_sessions(&req);
         let comps = components(&req, &options);
         group.bench_with_input(BenchmarkId::new("pair_model", scale.as_str()), &req, |b, req| {
-            b.iter(|| comps.iter().map(|c| ListModel::build(req, c, &options).variables).sum::<usize>())
+            b.iter(|| {
+                comps
+                    .iter()
+                    .map(|c| ListModel::build(req, c, &options).variables)
+                    .sum::<usize>()
+            })
         });
         group.bench_with_input(BenchmarkId::new("baseline", scale.as_str()), &req, |b, req| {
             b.iter(|| baseline::first_fit(req, &options))
@@ -45,12 +50,26 @@ fn solve(c: &mut Criterion) {
     for scale in [Scale::Theatre, Scale::Trust] {
         let mut req = request(scale);
         group.bench_with_input(BenchmarkId::new("optimiser", scale.as_str()), &req, |b, req| {
-            b.iter(|| plan(req, &SolveOptions::default()).expect("plans").stats.objective)
+            b.iter(|| {
+                plan(req, &SolveOptions::default())
+                    .expect("plans")
+                    .stats
+                    .objective
+            })
         });
         req.planner = PlannerKind::Baseline;
-        group.bench_with_input(BenchmarkId::new("baseline_plan", scale.as_str()), &req, |b, req| {
-            b.iter(|| plan(req, &SolveOptions::default()).expect("plans").stats.objective)
-        });
+        group.bench_with_input(
+            BenchmarkId::new("baseline_plan", scale.as_str()),
+            &req,
+            |b, req| {
+                b.iter(|| {
+                    plan(req, &SolveOptions::default())
+                        .expect("plans")
+                        .stats
+                        .objective
+                })
+            },
+        );
     }
     group.finish();
 }
