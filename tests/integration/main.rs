@@ -4,8 +4,8 @@
 mod api;
 mod bad_inputs;
 mod planning;
-mod service;
 mod properties;
 mod report;
+mod service;
 pub mod util;
 mod validation;
