@@ -94,22 +94,8 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolveErr
     let policy_limit = Duration::from_secs_f64(req.policy.solver.time_limit_seconds);
     let limit = opts.time_limit.map_or(policy_limit, |t| t.min(policy_limit));
     let deadline = started + limit;
-    // Components are closed to a tighter relative gap than the plan's: the plan's value carries
-    // a constant (breach and move costs) that the components' do not, so the same absolute gap is
-    // a larger share of the plan's bound. The scale comes from the (cheap) trivial bounds.
-    let component_req = {
-        let constant = model::objective_constant(req);
-        let sum: f64 = comps
-            .iter()
-            .map(|c| component_trivial_bound(req, c, &options))
-            .sum();
-        let scale = ((constant + sum).abs().max(1.0) / sum.abs().max(1.0)).clamp(0.02, 1.0);
-        let mut inner = req.clone();
-        inner.policy.solver.relative_gap = req.policy.solver.relative_gap * scale;
-        inner
-    };
     let outcome = solve_components(
-        &component_req,
+        req,
         &options,
         &comps,
         &first_fit,

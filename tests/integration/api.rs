@@ -183,7 +183,9 @@ async fn the_stream_sends_progress_then_the_plan() {
 async fn scenarios_compare_against_the_base() {
     let server = TestServer::start(ServerOptions::default()).await;
     let mut client = server.client().await;
-    let base = sample();
+    let mut base = sample();
+    // Solved to optimality (no gap), so the comparisons below are exact.
+    base.policy.get_or_insert_with(Default::default).relative_gap = Some(0.0);
     let close = pb::ScenarioChange {
         change: Some(pb::scenario_change::Change::Close(pb::CloseTheatre {
             site_id: "DGH".into(),
