@@ -125,7 +125,11 @@ pub async fn serve_with_service(
         .max_encoding_message_size(options.max_message_bytes);
     let optimiser = tonic::service::interceptor::InterceptedService::new(optimiser, auth);
 
-    let mut builder = Server::builder();
+    // HTTP/2 pings find clients that vanished without closing their connection (a cut network),
+    // so their solves are cancelled rather than run to the time limit for nobody.
+    let mut builder = Server::builder()
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)));
     if let Some(tls) = &options.tls {
         let identity = Identity::from_pem(read(&tls.cert)?, read(&tls.key)?);
         let mut config = ServerTlsConfig::new().identity(identity);
@@ -155,9 +159,26 @@ pub async fn serve_with_service(
         reporter
             .set_not_serving::<TheatreOptimiserServer<OptimiserService>>()
             .await;
+        // The whole server too: probes that name no service (the Kubernetes default) ask for "".
+        reporter
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
         let _ = drained_tx.send(());
     };
-    tracing::info!(%addr, tls = options.tls.is_some(), auth = options.token.is_some(), "serving");
+    let config = stopper.config();
+    tracing::info!(
+        %addr,
+        tls = options.tls.is_some(),
+        mutual_tls = options.tls.as_ref().is_some_and(|t| t.client_ca.is_some()),
+        auth = options.token.is_some(),
+        max_concurrent_solves = config.max_concurrent_solves,
+        max_queued = config.max_queued,
+        max_sessions = config.max_sessions,
+        max_patients = config.max_patients,
+        max_message_bytes = options.max_message_bytes,
+        grace_seconds = options.grace.as_secs_f64(),
+        "serving"
+    );
     let router = builder
         .add_service(health_service)
         .add_service(reflection)

@@ -687,7 +687,8 @@ async fn graceful_shutdown_goes_not_serving_and_finishes_the_running_solve() {
         .connect()
         .await
         .unwrap();
-    let mut watch = HealthClient::new(channel)
+    let mut health = HealthClient::new(channel);
+    let mut watch = health
         .watch(HealthCheckRequest {
             service: SERVICE_NAME.into(),
         })
@@ -695,6 +696,15 @@ async fn graceful_shutdown_goes_not_serving_and_finishes_the_running_solve() {
         .unwrap()
         .into_inner();
     assert_eq!(watch.message().await.unwrap().unwrap().status, 1, "SERVING");
+    // The whole server (the empty name, what a probe naming no service asks about) too.
+    let mut overall = health
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(overall.message().await.unwrap().unwrap().status, 1, "SERVING");
 
     let signalled = Instant::now();
     server.begin_shutdown();
@@ -704,8 +714,14 @@ async fn graceful_shutdown_goes_not_serving_and_finishes_the_running_solve() {
         .unwrap()
         .unwrap();
     assert_eq!(next.status, 2, "NOT_SERVING");
+    let next = tokio::time::timeout(Duration::from_secs(30), overall.message())
+        .await
+        .expect("an overall health update after the shutdown signal")
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.status, 2, "overall NOT_SERVING");
     // An open watch would hold the drain; a real prober closes it too.
-    drop(watch);
+    drop((watch, overall, health));
 
     let plan = call
         .await
