@@ -526,3 +526,51 @@ impl OptimiserService {
         Ok(scenario::compare(plans))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_timeout(value: &str) -> Request<()> {
+        let mut r = Request::new(());
+        r.metadata_mut().insert("grpc-timeout", value.parse().unwrap());
+        r
+    }
+
+    #[test]
+    fn grpc_timeouts_parse_in_every_unit() {
+        let cases = [
+            ("2H", Duration::from_secs(7200)),
+            ("3M", Duration::from_secs(180)),
+            ("5S", Duration::from_secs(5)),
+            ("250m", Duration::from_millis(250)),
+            ("7u", Duration::from_micros(7)),
+            ("9n", Duration::from_nanos(9)),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(grpc_timeout(&with_timeout(raw)), Some(expected), "{raw}");
+        }
+        assert_eq!(grpc_timeout(&Request::new(())), None);
+        for bad in ["", "S", "10", "10x", "-1S", "1.5S"] {
+            let mut r = Request::new(());
+            if let Ok(v) = bad.parse() {
+                r.metadata_mut().insert("grpc-timeout", v);
+            }
+            assert_eq!(grpc_timeout(&r), None, "{bad:?}");
+        }
+        // Absurd values saturate instead of overflowing.
+        assert!(grpc_timeout(&with_timeout("18446744073709551615H")).is_some());
+    }
+
+    #[test]
+    fn a_queue_place_is_given_back_however_the_wait_ends() {
+        let metrics = Metrics::default();
+        {
+            let first = QueuePlace::enter(&metrics);
+            let second = QueuePlace::enter(&metrics);
+            assert_eq!((first.depth, second.depth), (1, 2));
+            assert_eq!(metrics.queue_depth(), 2);
+        }
+        assert_eq!(metrics.queue_depth(), 0);
+    }
+}
