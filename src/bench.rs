@@ -155,3 +155,44 @@ pub fn report(rows: &[Row], command: &str) -> String {
         markdown(rows)
     )
 }
+
+/// `document` with its `## ` section of the same heading as `section` replaced (other sections,
+/// such as the service load run, are kept); appended when it has none.
+pub fn replace_section(document: &str, section: &str) -> String {
+    let heading = section.lines().next().unwrap_or_default();
+    let Some(start) = document.find(heading) else {
+        let sep = if document.is_empty() || document.ends_with("\n\n") {
+            ""
+        } else {
+            "\n"
+        };
+        return format!("{document}{sep}{section}");
+    };
+    let after = start + heading.len();
+    let end = document[after..]
+        .find("\n## ")
+        .map_or(document.len(), |i| after + i + 1);
+    format!(
+        "{}{}{}",
+        &document[..start],
+        section.trim_end_matches('\n').to_string() + "\n\n",
+        &document[end..]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_section;
+
+    #[test]
+    fn a_section_is_replaced_in_place_and_others_kept() {
+        let doc = "# Benchmarks\n\n## Planner benchmark\nold\n\n## Service load\nkeep\n";
+        let out = replace_section(doc, "## Planner benchmark\nnew\n");
+        assert_eq!(
+            out,
+            "# Benchmarks\n\n## Planner benchmark\nnew\n\n## Service load\nkeep\n"
+        );
+        let appended = replace_section("# B\n", "## Planner benchmark\nx\n");
+        assert!(appended.ends_with("## Planner benchmark\nx\n"));
+    }
+}

@@ -452,7 +452,9 @@ fn run_bench(
     println!("{table}");
     if let Some(path) = write {
         let report = bench::report(&rows, &std::env::args().collect::<Vec<_>>().join(" "));
-        std::fs::write(&path, report).with_context(|| format!("writing {}", path.display()))?;
+        let existing = std::fs::read_to_string(&path).unwrap_or_default();
+        let merged = bench::replace_section(&existing, &report);
+        std::fs::write(&path, merged).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())
