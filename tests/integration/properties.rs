@@ -428,7 +428,8 @@ fn request(spec: &Spec) -> pb::ProposeAllocationsRequest {
         for b in &spec.bookings {
             let p = b.patient % patients.len();
             let s = b.session % sessions.len();
-            // Bookings held on one list never run past midnight (see
+            // Bookings held on one list, with changeovers and reserved time, never run past
+            // midnight: validation refuses that (see
             // `pinned_bookings_past_midnight_are_refused_or_planned`).
             let start = if sessions[s].start_time == "08:00" {
                 8 * 60
@@ -437,7 +438,7 @@ fn request(spec: &Spec) -> pb::ProposeAllocationsRequest {
             };
             let load = patients[p].expected_minutes + 10;
             if sessions[s].status == pb::SessionStatus::Released as i32
-                || start + held[s] + load > 24 * 60
+                || start + held[s] + load + sessions[s].reserved_minutes > 24 * 60
                 || !booked.insert(p)
             {
                 continue;
