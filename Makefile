@@ -21,6 +21,7 @@ lint: deps
 
 test: test-deps lint
 	$(CARGO) test --all-targets
+	$(MAKE) fuzz-smoke
 
 # Release-mode benchmark run: writes BENCHMARKS.md (takes several minutes).
 bench: deps
@@ -39,3 +40,36 @@ load: deps
 	$(CARGO) build --release --bins
 	target/release/theatre-load suite --server-bin target/release/theatre-optimiser \
 		--append BENCHMARKS.md --soak-seconds $(LOAD_SOAK_SECONDS) --command "make load"
+
+# Fuzzing the request boundary (fuzz/: cargo-fuzz on libFuzzer): `decode_proto` and `decode_json`
+# decode arbitrary bytes into a request, validate it and, when it is accepted, plan it with the
+# baseline and re-check the plan. `make fuzz` runs each target for FUZZ_SECONDS (60 s); `make
+# fuzz-smoke` (part of `make test`) for 20 s with a fixed seed. cargo-fuzz needs nightly's -Z
+# flags: the nightly toolchain when rustup has one, else stable with RUSTC_BOOTSTRAP=1. Crashes
+# land in fuzz/artifacts/<target>/; replay one with `cargo fuzz run <target> <file>`.
+.PHONY: fuzz fuzz-smoke fuzz-tools fuzz-seeds
+
+FUZZ_SECONDS ?= 60
+FUZZ_SEED ?= 0
+FUZZ_TARGETS := decode_proto decode_json
+FUZZ_CARGO = $(shell if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then echo '$(CARGO) +nightly'; else echo 'RUSTC_BOOTSTRAP=1 $(CARGO)'; fi)
+FUZZ_HOST = $(shell rustc -vV | sed -n 's/^host: //p')
+FUZZ_FLAGS = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 -seed=$(FUZZ_SEED) -print_final_stats=1
+
+fuzz-tools: deps
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+
+# Seeds: the sample week and every request of the bad-input catalogue, as JSON and prost-encoded.
+fuzz-seeds: fuzz-tools
+	$(FUZZ_CARGO) fuzz build
+	fuzz/target/$(FUZZ_HOST)/release/seed_corpus fuzz/corpus examples/sample-request.json \
+	  $$(find tests/bad_inputs -name '*.json' ! -name '*.expected.json' | sort)
+
+fuzz: fuzz-seeds
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_CARGO) fuzz run $$t fuzz/corpus/$$t -- $(FUZZ_FLAGS); \
+	done
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=20 FUZZ_SEED=1
