@@ -206,8 +206,21 @@ impl Policy {
     }
 
     /// Applies overrides by dotted path (e.g. `objective.breach`). Every key must name an existing
-    /// number or boolean (1/0) in the policy; the result is validated again.
+    /// number or boolean (1/0) in the policy; the result is validated again, as a whole, after
+    /// all of them are applied.
     pub fn with_overrides<'a>(
+        &self,
+        overrides: impl IntoIterator<Item = (&'a str, f64)>,
+    ) -> Result<Self, ConfigError> {
+        let policy = self.apply_overrides(overrides)?;
+        policy.validate()?;
+        Ok(policy)
+    }
+
+    /// [`Policy::with_overrides`] without the final range check: each key must name a number or
+    /// boolean of the policy and each value must fit its type, but the ranges and the relations
+    /// between values (checked by [`Policy::validate`]) are left to the caller.
+    pub fn apply_overrides<'a>(
         &self,
         overrides: impl IntoIterator<Item = (&'a str, f64)>,
     ) -> Result<Self, ConfigError> {
@@ -240,14 +253,11 @@ impl Policy {
                 _ => return Err(ConfigError::UnknownKey(key.to_string())),
             };
         }
-        let policy: Policy = tree
-            .try_into()
+        tree.try_into()
             .map_err(|e: toml::de::Error| ConfigError::BadValue {
                 key: "overrides".to_string(),
                 message: e.message().to_string(),
-            })?;
-        policy.validate()?;
-        Ok(policy)
+            })
     }
 
     /// Checks the ranges that make the policy meaningful.

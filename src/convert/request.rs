@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveTime;
 
-use crate::config::Policy;
+use crate::config::{ConfigError, Policy};
 use crate::domain::{
     BookingState, Date, ExistingBooking, ListType, Patient, PlannerKind, PlanningRequest, PreopStatus,
     Priority, Session, Site,
@@ -39,6 +39,16 @@ pub const MAX_AGE_MONTHS: i32 = 130 * 12;
 #[derive(Default)]
 struct Violations(Vec<FieldViolation>);
 
+/// `text` has exactly the shape of `pattern`, where `N` is an ASCII digit and anything else
+/// stands for itself: `2026-12-01` fits `NNNN-NN-NN`, `+2026-12-1` and `2026-12- 5` do not.
+fn digits_in_shape(text: &str, pattern: &str) -> bool {
+    text.len() == pattern.len()
+        && text.bytes().zip(pattern.bytes()).all(|(t, p)| match p {
+            b'N' => t.is_ascii_digit(),
+            _ => t == p,
+        })
+}
+
 impl Violations {
     fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
         self.0.push(FieldViolation {
@@ -53,7 +63,7 @@ impl Violations {
             return None;
         }
         match Date::parse_from_str(text, "%Y-%m-%d") {
-            Ok(d) if text.len() == 10 => {
+            Ok(d) if digits_in_shape(text, "NNNN-NN-NN") => {
                 let min = Date::from_ymd_opt(MIN_DATE.0, MIN_DATE.1, MIN_DATE.2).unwrap();
                 let max = Date::from_ymd_opt(MAX_DATE.0, MAX_DATE.1, MAX_DATE.2).unwrap();
                 if d < min || d > max {
@@ -336,33 +346,77 @@ fn convert_policy(v: &mut Violations, policy: Option<pb::Policy>) -> (Option<Pol
             return (None, profile);
         }
     };
-    let mut entries: Vec<(String, f64)> = overrides.into_iter().collect();
+    // (key, value, field path): the overrides in key order, then the explicit limits, which win
+    // over an override of the same key.
+    let mut entries: Vec<(String, f64, String)> = overrides
+        .into_iter()
+        .map(|(key, value)| {
+            let field = format!("policy.overrides[{key}]");
+            (key, value, field)
+        })
+        .collect();
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     if let Some(t) = time_limit_seconds {
-        entries.push(("solver.time_limit_seconds".into(), t));
+        entries.push((
+            "solver.time_limit_seconds".into(),
+            t,
+            "policy.time_limit_seconds".into(),
+        ));
     }
     if let Some(g) = relative_gap {
-        entries.push(("solver.relative_gap".into(), g));
+        entries.push(("solver.relative_gap".into(), g, "policy.relative_gap".into()));
     }
-    let mut policy = base;
+    // Each value on its own: the key exists, the value fits its type and its own range. A
+    // relation between values (booking_days <= confirming_days) is judged only on the whole set,
+    // so that overrides valid together are accepted whatever their order.
     let mut ok = true;
-    for (key, value) in &entries {
-        let field = match key.as_str() {
-            "solver.time_limit_seconds" if time_limit_seconds.is_some() => {
-                "policy.time_limit_seconds".to_string()
-            }
-            "solver.relative_gap" if relative_gap.is_some() => "policy.relative_gap".to_string(),
-            _ => format!("policy.overrides[{key}]"),
+    for (key, value, field) in &entries {
+        let single = base.apply_overrides([(key.as_str(), *value)]);
+        let problem = match single {
+            Err(e) => Some(e),
+            Ok(p) => match p.validate() {
+                Err(ConfigError::OutOfRange { key: bad, message }) if bad == *key => {
+                    Some(ConfigError::OutOfRange { key: bad, message })
+                }
+                _ => None,
+            },
         };
-        match policy.with_overrides([(key.as_str(), *value)]) {
-            Ok(p) => policy = p,
-            Err(e) => {
-                v.add(field, e.to_string());
-                ok = false;
-            }
+        if let Some(e) = problem {
+            v.add(field.clone(), e.to_string());
+            ok = false;
         }
     }
-    (ok.then_some(policy), profile)
+    if !ok {
+        return (None, profile);
+    }
+    let policy = base
+        .apply_overrides(entries.iter().map(|(k, value, _)| (k.as_str(), *value)))
+        .and_then(|p| p.validate().map(|()| p));
+    match policy {
+        Ok(p) => (Some(p), profile),
+        Err(e) => {
+            // A relation between values is broken: name every override that takes part in it.
+            let (bad_key, message) = match &e {
+                ConfigError::OutOfRange { key, message } => (key.clone(), message.clone()),
+                other => (String::new(), other.to_string()),
+            };
+            let mut named = false;
+            for (key, _, field) in &entries {
+                let part = !bad_key.is_empty()
+                    && (*key == bad_key
+                        || key.starts_with(&format!("{bad_key}."))
+                        || message.contains(key.as_str()));
+                if part {
+                    v.add(field.clone(), e.to_string());
+                    named = true;
+                }
+            }
+            if !named {
+                v.add("policy.overrides", e.to_string());
+            }
+            (None, profile)
+        }
+    }
 }
 
 fn convert_session(
@@ -411,7 +465,7 @@ fn convert_session(
         }
     }
     let start = match NaiveTime::parse_from_str(&start_time, "%H:%M") {
-        Ok(t) if start_time.len() == 5 => Some(t),
+        Ok(t) if digits_in_shape(&start_time, "NN:NN") => Some(t),
         _ => {
             v.add(path("start_time"), "not a valid time (HH:MM)");
             None
