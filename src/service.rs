@@ -13,7 +13,7 @@ use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::convert::response::to_response;
-use crate::convert::InvalidRequest;
+use crate::convert::{FieldViolation, InvalidRequest};
 use crate::domain::PlanningRequest;
 use crate::metrics::Metrics;
 use crate::proto as pb;
@@ -70,14 +70,11 @@ impl From<ProposeError> for Status {
     fn from(e: ProposeError) -> Status {
         match e {
             ProposeError::Invalid(InvalidRequest(violations)) => {
+                let (listed, msg) = listed_violations(&violations);
                 let mut details = ErrorDetails::new();
-                for v in &violations {
-                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
+                for (field, description) in listed {
+                    details.add_bad_request_violation(field, description);
                 }
-                let msg = format!(
-                    "invalid request: {} violation(s); see BadRequest details",
-                    violations.len()
-                );
                 Status::with_error_details(Code::InvalidArgument, msg, details)
             }
             ProposeError::TooLarge(msg) => Status::invalid_argument(msg),
@@ -92,6 +89,56 @@ impl From<ProposeError> for Status {
             e @ ProposeError::ShuttingDown => Status::unavailable(e.to_string()),
         }
     }
+}
+
+/// Violations listed in one refusal's BadRequest details, at most. The details travel in a
+/// response header (`grpc-status-details-bin`), and HTTP/2 peers refuse header lists over about
+/// 16 KiB, so a refusal lists the first violations only and says how many it left out.
+pub const MAX_LISTED_VIOLATIONS: usize = 100;
+/// Bytes of field paths and descriptions listed in one refusal, at most (see above).
+const MAX_LISTED_BYTES: usize = 8 * 1024;
+/// Characters of one field path or description, at most; longer ones (echoing caller text such as
+/// an unknown override key) are cut and end in `…`.
+pub const MAX_VIOLATION_CHARS: usize = 200;
+
+/// The (field, description) pairs a refusal lists and its message. When violations are left
+/// out, the last pair is `("request", "N more violation(s) not listed")`.
+pub fn listed_violations(violations: &[FieldViolation]) -> (Vec<(String, String)>, String) {
+    let cut = |text: &str| -> String {
+        match text.char_indices().nth(MAX_VIOLATION_CHARS) {
+            Some((at, _)) => format!("{}…", &text[..at]),
+            None => text.to_string(),
+        }
+    };
+    let mut listed = Vec::new();
+    let mut bytes = 0;
+    for v in violations {
+        let (field, description) = (cut(&v.field), cut(&v.description));
+        if listed.len() == MAX_LISTED_VIOLATIONS || bytes + field.len() + description.len() > MAX_LISTED_BYTES
+        {
+            break;
+        }
+        bytes += field.len() + description.len();
+        listed.push((field, description));
+    }
+    let left_out = violations.len() - listed.len();
+    let msg = if left_out == 0 {
+        format!(
+            "invalid request: {} violation(s); see BadRequest details",
+            violations.len()
+        )
+    } else {
+        listed.push((
+            "request".to_string(),
+            format!("{left_out} more violation(s) not listed"),
+        ));
+        format!(
+            "invalid request: {} violation(s); BadRequest details list the first {}",
+            violations.len(),
+            listed.len() - 1
+        )
+    };
+    (listed, msg)
 }
 
 /// Scenarios a `CompareScenarios` request may name (each is planned, so each takes a solve slot).
@@ -535,6 +582,62 @@ mod tests {
         let mut r = Request::new(());
         r.metadata_mut().insert("grpc-timeout", value.parse().unwrap());
         r
+    }
+
+    fn violation(field: &str, description: &str) -> FieldViolation {
+        FieldViolation {
+            field: field.to_string(),
+            description: description.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_refusal_lists_every_violation_when_few() {
+        let all: Vec<_> = (0..3)
+            .map(|i| violation(&format!("patients[{i}].id"), "required"))
+            .collect();
+        let (listed, msg) = listed_violations(&all);
+        assert_eq!(listed.len(), 3);
+        assert_eq!(listed[2], ("patients[2].id".to_string(), "required".to_string()));
+        assert_eq!(msg, "invalid request: 3 violation(s); see BadRequest details");
+    }
+
+    #[test]
+    fn a_refusal_lists_the_first_violations_and_counts_the_rest() {
+        let all: Vec<_> = (0..400)
+            .map(|i| violation(&format!("patients[{i}].age_months"), "must be 0 to 300"))
+            .collect();
+        let (listed, msg) = listed_violations(&all);
+        assert_eq!(listed.len(), MAX_LISTED_VIOLATIONS + 1);
+        assert_eq!(listed[MAX_LISTED_VIOLATIONS - 1].0, "patients[99].age_months");
+        assert_eq!(
+            listed[MAX_LISTED_VIOLATIONS],
+            (
+                "request".to_string(),
+                "300 more violation(s) not listed".to_string()
+            )
+        );
+        assert!(
+            msg.contains("400 violation(s)") && msg.contains("first 100"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn long_caller_text_is_cut_and_the_details_stay_small() {
+        let long = "é".repeat(20_000);
+        let all: Vec<_> = (0..50)
+            .map(|i| violation(&format!("policy.overrides[{long}{i}]"), &long))
+            .collect();
+        let (listed, _) = listed_violations(&all);
+        let bytes: usize = listed.iter().map(|(f, d)| f.len() + d.len()).sum();
+        assert!(bytes <= MAX_LISTED_BYTES + 100, "{bytes} bytes listed");
+        assert!(listed.len() < all.len());
+        let (field, description) = &listed[0];
+        assert_eq!(field.chars().count(), MAX_VIOLATION_CHARS + 1);
+        assert!(field.starts_with("policy.overrides[é") && field.ends_with('…'));
+        assert_eq!(description.chars().count(), MAX_VIOLATION_CHARS + 1);
+        assert_eq!(listed.last().unwrap().0, "request");
     }
 
     #[test]
