@@ -476,7 +476,17 @@ fn component_trivial_bound(req: &PlanningRequest, comp: &Component, options: &[V
 /// rejects is never returned: the baseline plan is tried instead, and if that fails too the
 /// request fails. Warnings name rule codes and counts only, never patients.
 pub fn plan_checked(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolveError> {
-    let first = plan(req, opts)?;
+    checked_with(req, opts, plan)
+}
+
+/// [`plan_checked`] over any planner: `planner` is asked first with the request as it is and, if
+/// the checker rejects that plan, again with the baseline planner.
+fn checked_with(
+    req: &PlanningRequest,
+    opts: &SolveOptions,
+    planner: impl Fn(&PlanningRequest, &SolveOptions) -> Result<Plan, SolveError>,
+) -> Result<Plan, SolveError> {
+    let first = planner(req, opts)?;
     let violations = crate::check::check(req, &first);
     if violations.is_empty() {
         return Ok(first);
@@ -489,13 +499,86 @@ pub fn plan_checked(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, 
     );
     let mut fallback_req = req.clone();
     fallback_req.planner = PlannerKind::Baseline;
-    let fallback = plan(&fallback_req, opts)?;
-    if crate::check::check(req, &fallback).is_empty() {
+    let fallback = planner(&fallback_req, opts)?;
+    let fallback_violations = crate::check::check(req, &fallback);
+    if fallback_violations.is_empty() {
         Ok(fallback)
     } else {
+        let rules: std::collections::BTreeSet<&str> = fallback_violations.iter().map(|v| v.rule).collect();
+        tracing::error!(
+            count = fallback_violations.len(),
+            ?rules,
+            "the baseline plan failed the plan checker too; no plan is returned"
+        );
         Err(SolveError::Solver(format!(
             "no plan passed the plan checker ({} violations)",
             violations.len()
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::{generate, Scale};
+
+    fn request() -> PlanningRequest {
+        PlanningRequest::try_from(generate(Scale::Theatre, 3)).unwrap()
+    }
+
+    /// A planner whose plans lose one allocated patient (neither on a list nor reported) when it
+    /// plans with a planner in `broken`.
+    fn losing(
+        broken: &'static [PlannerKind],
+    ) -> impl Fn(&PlanningRequest, &SolveOptions) -> Result<Plan, SolveError> {
+        move |req, opts| {
+            let mut plan = plan(req, opts)?;
+            if broken.contains(&req.planner) {
+                let list = plan.lists.iter_mut().find(|l| !l.cases.is_empty()).unwrap();
+                let case = list.cases.pop().unwrap();
+                plan.assignment[case.patient] = None;
+            }
+            Ok(plan)
+        }
+    }
+
+    #[test]
+    fn a_plan_the_checker_rejects_gives_way_to_the_checked_baseline() {
+        let req = request();
+        let opts = SolveOptions::default();
+        assert_eq!(req.planner, PlannerKind::Optimiser);
+        let broken = losing(&[PlannerKind::Optimiser])(&req, &opts).unwrap();
+        assert!(
+            !crate::check::check(&req, &broken).is_empty(),
+            "the broken plan must be caught"
+        );
+
+        let plan = checked_with(&req, &opts, losing(&[PlannerKind::Optimiser])).unwrap();
+        assert_eq!(plan.planner, PlannerKind::Baseline);
+        assert!(crate::check::check(&req, &plan).is_empty());
+        let mut baseline_req = req.clone();
+        baseline_req.planner = PlannerKind::Baseline;
+        assert_eq!(
+            plan.assignment,
+            super::plan(&baseline_req, &opts).unwrap().assignment
+        );
+    }
+
+    #[test]
+    fn when_no_plan_passes_the_checker_the_request_fails() {
+        let req = request();
+        let opts = SolveOptions::default();
+        let both = losing(&[PlannerKind::Optimiser, PlannerKind::Baseline]);
+        let err = checked_with(&req, &opts, both).unwrap_err();
+        assert!(err.to_string().contains("plan checker"), "{err}");
+    }
+
+    #[test]
+    fn a_checked_plan_is_returned_as_it_is() {
+        let req = request();
+        let opts = SolveOptions::default();
+        let plan = plan_checked(&req, &opts).unwrap();
+        assert_eq!(plan.planner, PlannerKind::Optimiser);
+        assert!(crate::check::check(&req, &plan).is_empty());
     }
 }

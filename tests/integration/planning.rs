@@ -8,7 +8,7 @@ use theatre_optimiser::rules::eligible_sessions;
 use theatre_optimiser::service::propose;
 use theatre_optimiser::solve::{plan, SolveOptions};
 
-use crate::util::{assert_valid, objective, sample};
+use crate::util::{assert_valid, objective, sample, trust_request};
 
 /// The best value over every allocation (each patient: unbooked or one eligible list), checking
 /// capacity by list: exhaustive, for tiny requests only.
@@ -123,6 +123,40 @@ fn the_optimiser_is_never_below_the_baseline() {
         let response = propose(request.clone(), &SolveOptions::default()).unwrap();
         assert_valid(&request, &response);
     }
+}
+
+/// A solve stopped by its time limit answers with its incumbent: a checked plan, FEASIBLE, with
+/// the gap it reached, at least as good as the baseline, and the solver stopped near the limit.
+#[test]
+fn a_solve_at_its_time_limit_returns_its_incumbent() {
+    let request = trust_request(2.0);
+    let started = std::time::Instant::now();
+    let response = propose(request.clone(), &SolveOptions::default()).unwrap();
+    let elapsed = started.elapsed();
+    assert_valid(&request, &response);
+    let stats = response.solver.as_ref().unwrap();
+    assert_eq!(response.status, pb::PlanStatus::Feasible as i32);
+    assert_eq!(stats.stop_reason, "time_limit");
+    assert!(
+        stats.relative_gap > 0.0,
+        "a trust-scale plan is not proven in 2 s"
+    );
+    assert!(stats.best_bound >= stats.objective);
+    assert!(
+        stats.objective > stats.baseline_objective,
+        "incumbent {} vs baseline {}",
+        stats.objective,
+        stats.baseline_objective
+    );
+    assert!(
+        stats.solve_seconds < 10.0,
+        "solver ran {} s on a 2 s limit",
+        stats.solve_seconds
+    );
+    eprintln!(
+        "2 s limit: reply after {elapsed:?}, gap {:.3}",
+        stats.relative_gap
+    );
 }
 
 #[test]
