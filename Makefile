@@ -45,14 +45,14 @@ load: deps
 # decode arbitrary bytes into a request, validate it and, when it is accepted, plan it with the
 # baseline and re-check the plan. `make fuzz` runs each target for FUZZ_SECONDS (60 s); `make
 # fuzz-smoke` (part of `make test`) for 20 s with a fixed seed. cargo-fuzz needs nightly's -Z
-# flags: the nightly toolchain when rustup has one, else stable with RUSTC_BOOTSTRAP=1. Crashes
+# flags: they come from the machine's one stable toolchain with RUSTC_BOOTSTRAP=1. Crashes
 # land in fuzz/artifacts/<target>/; replay one with `cargo fuzz run <target> <file>`.
 .PHONY: fuzz fuzz-smoke fuzz-tools fuzz-seeds
 
 FUZZ_SECONDS ?= 60
 FUZZ_SEED ?= 0
 FUZZ_TARGETS := decode_proto decode_json
-FUZZ_CARGO = $(shell if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then echo '$(CARGO) +nightly'; else echo 'RUSTC_BOOTSTRAP=1 $(CARGO)'; fi)
+FUZZ_CARGO = RUSTC_BOOTSTRAP=1 $(CARGO)
 FUZZ_HOST = $(shell rustc -vV | sed -n 's/^host: //p')
 FUZZ_FLAGS = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 -seed=$(FUZZ_SEED) -print_final_stats=1
 
