@@ -491,10 +491,9 @@ fn checked_with(
     if violations.is_empty() {
         return Ok(first);
     }
-    let rules: std::collections::BTreeSet<&str> = violations.iter().map(|v| v.rule).collect();
     tracing::warn!(
         count = violations.len(),
-        ?rules,
+        rules = ?rule_codes(&violations),
         "plan failed the plan checker; falling back to the baseline"
     );
     let mut fallback_req = req.clone();
@@ -504,10 +503,9 @@ fn checked_with(
     if fallback_violations.is_empty() {
         Ok(fallback)
     } else {
-        let rules: std::collections::BTreeSet<&str> = fallback_violations.iter().map(|v| v.rule).collect();
         tracing::error!(
             count = fallback_violations.len(),
-            ?rules,
+            rules = ?rule_codes(&fallback_violations),
             "the baseline plan failed the plan checker too; no plan is returned"
         );
         Err(SolveError::Solver(format!(
@@ -515,6 +513,11 @@ fn checked_with(
             violations.len()
         )))
     }
+}
+
+/// The distinct rule codes of a checker's findings: what a log line may say of them.
+fn rule_codes(violations: &[crate::check::Violation]) -> std::collections::BTreeSet<&'static str> {
+    violations.iter().map(|v| v.rule).collect()
 }
 
 #[cfg(test)]

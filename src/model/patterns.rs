@@ -491,8 +491,8 @@ pub fn solve(
 
     // Good prices first, by subgradient steps; their best patterns join the pool.
     let pricing_budget = time_limit * PRICING_SHARE;
-    let pairs: usize = lists.iter().map(|l| l.coef.len()).sum();
-    let warmup_until = if pairs >= LARGE_COMPONENT_PAIRS {
+    let large = lists.iter().map(|l| l.coef.len()).sum::<usize>() >= LARGE_COMPONENT_PAIRS;
+    let warmup_until = if large {
         started + std::time::Duration::from_secs_f64(pricing_budget * WARMUP_SHARE)
     } else {
         started
@@ -529,7 +529,7 @@ pub fn solve(
     let mut iterations = 0;
     let mut lp_value = f64::NEG_INFINITY;
     let clamp = |p: PatientIx, d: f64| if pinned.contains(&p) { d } else { d.max(0.0) };
-    let mut master = LpMaster::new(req, comp, &lists, &pool, &pinned)?;
+    let mut master = LpMaster::new(req, comp, &lists, &pool, &pinned, large)?;
     let mut last_lambda: Vec<f64> = Vec::new();
     let patient_order: Vec<PatientIx> = comp.patients.clone();
     let list_pos: HashMap<SessionIx, usize> = lists.iter().enumerate().map(|(i, l)| (l.session, i)).collect();
@@ -757,6 +757,7 @@ impl LpMaster {
         lists: &[ListData],
         pool: &[Pattern],
         pinned: &HashSet<PatientIx>,
+        large: bool,
     ) -> Result<LpMaster, String> {
         let master = build_master(comp, lists, pool, pinned, false);
         let mut model = master
@@ -770,8 +771,7 @@ impl LpMaster {
         // Keep the basis between rounds: no presolve, dual-free primal simplex restarts.
         model.set_option("presolve", "off");
         model.set_option("solver", "simplex");
-        let pairs: usize = lists.iter().map(|l| l.coef.len()).sum();
-        if pairs >= LARGE_COMPONENT_PAIRS {
+        if large {
             // New columns leave the basis primal feasible: primal simplex goes on from it.
             model.set_option("simplex_strategy", 4);
         }
