@@ -399,6 +399,15 @@ fn lagrangian_warmup(
     best
 }
 
+/// The component's patients whose bookings are pinned (they keep their list).
+fn pinned_patients(req: &PlanningRequest, comp: &Component) -> HashSet<PatientIx> {
+    comp.patients
+        .iter()
+        .copied()
+        .filter(|&p| req.booking_of(p).is_some_and(|b| req.is_pinned(b)))
+        .collect()
+}
+
 /// Every list of the component with the patients that may go on it and their coefficients.
 fn list_data(
     req: &PlanningRequest,
@@ -445,12 +454,7 @@ pub fn solve(
 ) -> Result<PatternOutcome, String> {
     let started = Instant::now();
     let in_comp: HashSet<PatientIx> = comp.patients.iter().copied().collect();
-    let pinned: HashSet<PatientIx> = comp
-        .patients
-        .iter()
-        .copied()
-        .filter(|&p| req.booking_of(p).is_some_and(|b| req.is_pinned(b)))
-        .collect();
+    let pinned = pinned_patients(req, comp);
     let lists = list_data(req, comp, options, &pinned);
 
     // Column pool, seeded with the warm start's patterns (so the MIP can start from it).
@@ -910,12 +914,7 @@ mod tests {
         let comps = super::super::components(&req, &options);
         assert!(comps.len() > 1);
         for comp in &comps {
-            let pinned: HashSet<PatientIx> = comp
-                .patients
-                .iter()
-                .copied()
-                .filter(|&p| req.booking_of(p).is_some_and(|b| req.is_pinned(b)))
-                .collect();
+            let pinned = pinned_patients(&req, comp);
             let planned = solve(&req, comp, &options, &warm, 30.0, &control).unwrap();
             let lists = list_data(&req, comp, &options, &pinned);
             let zero: HashMap<PatientIx, f64> = comp.patients.iter().map(|&p| (p, 0.0)).collect();
