@@ -30,19 +30,9 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(options: ServerOptions) -> TestServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let metrics = Arc::new(Metrics::default());
-        let (tx, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(server::serve(listener, options, metrics.clone(), async {
-            let _ = rx.await;
-        }));
-        TestServer {
-            addr,
-            metrics,
-            stop: Some(tx),
-            handle: Some(handle),
-        }
+        // As `server::serve` builds it.
+        let service = OptimiserService::new(options.service.clone(), Arc::new(Metrics::default()));
+        Self::start_with_service(options, service).await
     }
 
     /// A server around a service built by the test (e.g. with an injected planner).
