@@ -6,6 +6,10 @@ CARGO ?= cargo
 
 .PHONY: deps test-deps demo test lint bench fmt
 
+# One line before the first long build, so that a newcomer does not think it hung.
+FIRST_BUILD_NOTE = @compgen -G 'target/*/build/highs-sys-*/out' >/dev/null || \
+	echo "note: the first build compiles HiGHS from source and takes several minutes (about 6 on 2 cores); later builds reuse target/" >&2
+
 deps:
 	@bash scripts/ensure-deps.sh
 
@@ -13,9 +17,11 @@ test-deps:
 	@bash scripts/ensure-deps.sh chromium fonts-liberation
 
 demo: deps
+	$(FIRST_BUILD_NOTE)
 	$(CARGO) run --quiet -- demo
 
 lint: deps
+	$(FIRST_BUILD_NOTE)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 

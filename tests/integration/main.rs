@@ -7,5 +7,6 @@ mod planning;
 mod properties;
 mod report;
 mod service;
+mod setup_script;
 pub mod util;
 mod validation;
