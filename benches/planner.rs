@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use theatre_optimiser::baseline;
 use theatre_optimiser::domain::{PlannerKind, PlanningRequest};
-use theatre_optimiser::model::{components, ListModel};
+use theatre_optimiser::planning::baseline;
+use theatre_optimiser::planning::model::{components, ListModel};
+use theatre_optimiser::planning::solve::{plan, SolveOptions};
 use theatre_optimiser::rules::eligible_sessions;
-use theatre_optimiser::solve::{plan, SolveOptions};
 use theatre_optimiser::synth::{generate, Scale};
 
 fn request(scale: Scale) -> PlanningRequest {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use theatre_optimiser::proto as pb;
+use theatre_optimiser::api::proto as pb;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(request) = serde_json::from_slice::<pb::ProposeAllocationsRequest>(data) {

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
-use theatre_optimiser::proto as pb;
+use theatre_optimiser::api::proto as pb;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(request) = pb::ProposeAllocationsRequest::decode(data) {

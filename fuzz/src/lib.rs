@@ -4,8 +4,8 @@
 
 use theatre_optimiser::check::check;
 use theatre_optimiser::domain::{PlannerKind, PlanningRequest};
-use theatre_optimiser::proto as pb;
-use theatre_optimiser::solve::{plan, SolveOptions};
+use theatre_optimiser::api::proto as pb;
+use theatre_optimiser::planning::solve::{plan, SolveOptions};
 
 /// Requests with more session-patient pairs than this are only validated, not planned, to keep
 /// each run fast.

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use prost::Message;
-use theatre_optimiser::proto as pb;
+use theatre_optimiser::api::proto as pb;
 
 fn main() {
     let mut args = std::env::args().skip(1);

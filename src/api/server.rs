@@ -15,10 +15,10 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Status};
 
-use crate::metrics::Metrics;
-use crate::proto::theatre_optimiser_server::TheatreOptimiserServer;
-use crate::proto::FILE_DESCRIPTOR_SET;
-use crate::service::{OptimiserService, ServiceConfig};
+use crate::api::metrics::Metrics;
+use crate::api::proto::theatre_optimiser_server::TheatreOptimiserServer;
+use crate::api::proto::FILE_DESCRIPTOR_SET;
+use crate::api::service::{OptimiserService, ServiceConfig};
 
 /// TLS material, PEM files.
 #[derive(Debug, Clone)]
@@ -145,7 +145,7 @@ pub async fn serve_with_service(
                 .await
                 .with_context(|| format!("binding metrics on {maddr}"))?;
             tracing::info!(addr = %l.local_addr()?, "metrics listening");
-            Some(tokio::spawn(crate::metrics::serve(l, metrics.clone())))
+            Some(tokio::spawn(crate::api::metrics::serve(l, metrics.clone())))
         }
         None => None,
     };

@@ -12,14 +12,14 @@ use tokio_stream::Stream;
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::convert::response::to_response;
-use crate::convert::{FieldViolation, InvalidRequest};
+use crate::api::convert::response::to_response;
+use crate::api::convert::{FieldViolation, InvalidRequest};
+use crate::api::metrics::Metrics;
+use crate::api::proto as pb;
+use crate::api::proto::theatre_optimiser_server::TheatreOptimiser;
+use crate::api::whatif;
 use crate::domain::PlanningRequest;
-use crate::metrics::Metrics;
-use crate::proto as pb;
-use crate::proto::theatre_optimiser_server::TheatreOptimiser;
-use crate::scenario;
-use crate::solve::{self, SolveError, SolveOptions};
+use crate::planning::solve::{self, SolveError, SolveOptions};
 
 /// Limits and capacity of one service instance.
 #[derive(Debug, Clone)]
@@ -549,7 +549,7 @@ impl OptimiserService {
         if let Some(base) = &request.base {
             self.check_size(base)?;
         }
-        let requests = scenario::expand(&request)?;
+        let requests = whatif::expand(&request)?;
         // A JoinSet aborts its tasks when dropped, so a client that goes away cancels every solve.
         let mut runs = tokio::task::JoinSet::new();
         let count = requests.len();
@@ -570,7 +570,7 @@ impl OptimiserService {
             .into_iter()
             .map(|p| p.expect("every scenario is planned"))
             .collect();
-        Ok(scenario::compare(plans))
+        Ok(whatif::compare(plans))
     }
 }
 

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::convert::{FieldViolation, InvalidRequest};
-use crate::proto as pb;
-use crate::service::ProposeError;
+use crate::api::convert::{FieldViolation, InvalidRequest};
+use crate::api::proto as pb;
+use crate::api::service::ProposeError;
 
 /// The base request (named `base`) and one full request per scenario, in order.
 pub fn expand(

@@ -13,12 +13,12 @@ use std::fmt;
 
 use chrono::{NaiveTime, Timelike};
 
-use crate::config::OrderFlag;
+use crate::domain::policy::OrderFlag;
 use crate::domain::{
     months_between, BookingState, ExistingBooking, ListType, PatientIx, PlanningRequest, PreopStatus,
     SessionIx,
 };
-use crate::plan::{ListPlan, Plan};
+use crate::planning::plan::{ListPlan, Plan};
 
 /// Every rule code the checker reports.
 pub const RULES: &[&str] = &[
@@ -677,7 +677,7 @@ fn session_id(req: &PlanningRequest, s: SessionIx) -> &str {
 /// one confirmed child on the adult list (a conflict the plan must report).
 #[cfg(test)]
 pub fn sample_request() -> PlanningRequest {
-    use crate::config::Policy;
+    use crate::domain::policy::Policy;
     use crate::domain::{Date, Patient, PlannerKind, Priority, Session, Site};
 
     let planning_date: Date = "2026-03-02".parse().expect("date");
@@ -888,9 +888,9 @@ pub fn sample_request() -> PlanningRequest {
 mod tests {
     use super::*;
     use crate::domain::PlannerKind;
-    use crate::plan::{CasePlan, Move, Unallocated};
+    use crate::planning::plan::{CasePlan, Move, Unallocated};
+    use crate::planning::solve::{plan, SolveOptions};
     use crate::rules::Reason;
-    use crate::solve::{plan, SolveOptions};
 
     fn planned(req: &PlanningRequest) -> Plan {
         plan(req, &SolveOptions::default()).expect("the sample plans")
@@ -1029,7 +1029,7 @@ mod tests {
     #[test]
     fn sample_is_sound() {
         let req = sample_request();
-        assert_eq!(req.policy, crate::config::Policy::default_profile());
+        assert_eq!(req.policy, crate::domain::policy::Policy::default_profile());
         assert!(is_locked(&req, 0) && !is_locked(&req, 1));
         assert_eq!(procedure_groups(&req, "D15.1"), BTreeSet::from(["grommets"]));
         assert!(procedure_groups(&req, "Z99").is_empty());
@@ -1232,7 +1232,7 @@ mod tests {
             assignment[p] = None;
         }
         reassign(&req, &mut plan, assignment.clone());
-        plan.conflicts.push(crate::plan::Conflict {
+        plan.conflicts.push(crate::planning::plan::Conflict {
             patient: 8,
             session: 5,
             reasons: vec![Reason::CaseTooLong],
@@ -1494,7 +1494,7 @@ mod tests {
         // A conflict entry does not excuse a booking that is not pinned.
         let (req, mut plan) = baseline();
         place(&req, &mut plan, 10, Some(2));
-        plan.conflicts.push(crate::plan::Conflict {
+        plan.conflicts.push(crate::planning::plan::Conflict {
             patient: 10,
             session: 2,
             reasons: vec![Reason::ChildOnAdultList],
@@ -1529,7 +1529,7 @@ mod tests {
     fn every_rule_is_tested() {
         // Each rule code names a test in this module (kept in step by hand: a new rule needs a
         // planted-violation test).
-        let source = include_str!("check.rs");
+        let source = include_str!("mod.rs");
         for rule in RULES {
             assert!(source.contains(&format!("fn {rule}()")), "no test for {rule}");
         }

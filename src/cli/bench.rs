@@ -5,9 +5,9 @@
 use std::fmt::Write;
 use std::time::Instant;
 
-use crate::domain::{PlannerKind, PlanningRequest};
-use crate::solve::{plan, SolveOptions};
-use crate::synth::{generate, Scale};
+use theatre_optimiser::domain::{PlannerKind, PlanningRequest};
+use theatre_optimiser::planning::solve::{plan, SolveOptions};
+use theatre_optimiser::synth::{generate, Scale};
 
 /// One measured instance.
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ pub fn measure(scale: Scale, seed: u64, time_limit: Option<f64>) -> anyhow::Resu
     let t2 = Instant::now();
     let pairs = plan(&plain, &SolveOptions::default())?;
     let pairs_seconds = t2.elapsed().as_secs_f64();
-    let violations = crate::check::check(&req, &opt);
+    let violations = theatre_optimiser::check::check(&req, &opt);
     anyhow::ensure!(
         violations.is_empty(),
         "the plan checker rejected the optimiser's plan ({} violations)",

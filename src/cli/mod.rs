@@ -11,16 +11,20 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use theatre_optimiser::api::metrics::Metrics;
+use theatre_optimiser::api::proto as pb;
+use theatre_optimiser::api::server::{self, ServerOptions, TlsPaths};
+use theatre_optimiser::api::service::{self, ServiceConfig};
+use theatre_optimiser::api::whatif as scenario;
 use theatre_optimiser::domain::PlanningRequest;
-use theatre_optimiser::metrics::Metrics;
-use theatre_optimiser::proto as pb;
-use theatre_optimiser::server::{self, ServerOptions, TlsPaths};
-use theatre_optimiser::service::{self, ServiceConfig};
-use theatre_optimiser::solve::{Progress, ProgressSink, SolveOptions};
-use theatre_optimiser::{bench, import, report, scenario, summary, synth};
+use theatre_optimiser::io::{import, report, summary};
+use theatre_optimiser::planning::solve::{Progress, ProgressSink, SolveOptions};
+
+mod bench;
+use theatre_optimiser::synth;
 
 /// The sample request compiled into the binary: a children's day-surgery week at two sites.
-const SAMPLE_REQUEST: &str = include_str!("../examples/sample-request.json");
+const SAMPLE_REQUEST: &str = include_str!("../../examples/sample-request.json");
 
 #[derive(Parser)]
 #[command(
@@ -288,8 +292,8 @@ fn write_json<T: serde::Serialize>(value: &T, out: Option<&PathBuf>) -> Result<(
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+/// Runs the command line.
+pub async fn main() -> Result<()> {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
     match cli.command {

@@ -9,11 +9,11 @@ use crate::domain::Priority;
 
 /// The shipped profiles, compiled in so the binary runs with no files beside it.
 pub const SHIPPED_PROFILES: &[(&str, &str)] = &[
-    ("default", include_str!("../solver-configs/default.toml")),
-    ("fast", include_str!("../solver-configs/fast.toml")),
+    ("default", include_str!("../../solver-configs/default.toml")),
+    ("fast", include_str!("../../solver-configs/fast.toml")),
     (
         "high-intensity",
-        include_str!("../solver-configs/high-intensity.toml"),
+        include_str!("../../solver-configs/high-intensity.toml"),
     ),
 ];
 

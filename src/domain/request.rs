@@ -3,12 +3,11 @@
 //! `convert::request` (from the API) or by code that upholds the same invariants (`synth`).
 //! No I/O here.
 
-pub mod calendar;
-
-pub use calendar::{months_between, Date, Phase};
 use chrono::NaiveTime;
 
-use crate::config::Policy;
+use super::calendar::{months_between, Date, Phase};
+
+use crate::domain::policy::Policy;
 
 /// Index of a site, session or patient in its request.
 pub type SiteIx = usize;
@@ -220,7 +219,9 @@ impl PlanningRequest {
             Some(g) => cpl.groups.get(g).map(|g| g.per_240_minutes),
             None => cpl.specialties.get(&session.specialty).copied(),
         };
-        per_240.map_or(0, |v| crate::config::CasesPerList::scaled(v, session.minutes))
+        per_240.map_or(0, |v| {
+            crate::domain::policy::CasesPerList::scaled(v, session.minutes)
+        })
     }
 
     /// Patient weeks waited at the session's date exceed `weeks`.

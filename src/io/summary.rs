@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::proto as pb;
+use crate::api::proto as pb;
 
 fn priority_name(p: i32) -> &'static str {
     match pb::Priority::try_from(p) {

@@ -54,7 +54,7 @@ pub fn first_fit(req: &PlanningRequest, options: &[Vec<SessionIx>]) -> Vec<Optio
 /// A cheap upper bound on any plan's value: every patient at its best list, ignoring capacity and
 /// list-level costs (which are never negative).
 pub fn trivial_bound(req: &PlanningRequest, options: &[Vec<SessionIx>]) -> f64 {
-    use crate::objective::{booking_value, unbooked_cost};
+    use crate::planning::objective::{booking_value, unbooked_cost};
     let move_cost = req.policy.objective.move_;
     (0..req.patients.len())
         .map(|p| {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{Duration, NaiveTime};
 
 use crate::domain::{PatientIx, Phase, PlannerKind, PlanningRequest, Priority, SessionIx};
-use crate::objective;
+use crate::planning::objective;
 use crate::rules::{self, Reason};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

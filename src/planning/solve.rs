@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::baseline;
 use crate::domain::{PlannerKind, PlanningRequest, SessionIx};
-use crate::model::highs_run::{self, Control, Incumbent, Stop};
-use crate::model::{self, Component, ListModel};
-use crate::objective;
-use crate::plan::{Plan, PlanStatus, SolverStats};
+use crate::planning::baseline;
+use crate::planning::model::highs_run::{self, Control, Incumbent, Stop};
+use crate::planning::model::{self, Component, ListModel};
+use crate::planning::objective;
+use crate::planning::plan::{Plan, PlanStatus, SolverStats};
 use crate::rules;
 
 /// A progress event of a running solve, in plan terms (objective and bound of the whole plan).
@@ -266,7 +266,7 @@ fn solve_one(
             } else {
                 1.0
             };
-            crate::model::patterns::solve(req, comp, options, warm, time_limit * share, &control)
+            crate::planning::model::patterns::solve(req, comp, options, warm, time_limit * share, &control)
                 .map_err(SolveError::Solver)?
         };
         tracing::debug!(

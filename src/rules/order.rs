@@ -2,7 +2,7 @@
 //! (diabetes, then latex allergy), then the other children youngest first; reserved adult time
 //! runs after all the children.
 
-use crate::config::OrderFlag;
+use crate::domain::policy::OrderFlag;
 use crate::domain::{PatientIx, PlanningRequest, SessionIx};
 
 /// Sort key of a case on a list: lower goes first.

@@ -1,7 +1,7 @@
 //! One passing and one failing case for every rule.
 
 use super::*;
-use crate::config::Policy;
+use crate::domain::policy::Policy;
 use crate::domain::*;
 
 fn d(s: &str) -> Date {

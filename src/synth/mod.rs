@@ -19,9 +19,9 @@ use std::str::FromStr;
 
 use chrono::{Datelike, Duration};
 
-use crate::config::Policy;
+use crate::api::proto as pb;
+use crate::domain::policy::Policy;
 use crate::domain::{Date, PlanningRequest};
-use crate::proto as pb;
 
 /// The planning date of every generated request: Monday 23 November 2026.
 pub const PLANNING_DATE: &str = "2026-11-23";

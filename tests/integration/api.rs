@@ -1,8 +1,8 @@
 //! The service over a real socket: plans, errors with field paths, health, reflection, streaming,
 //! scenarios, auth.
 
-use theatre_optimiser::proto as pb;
-use theatre_optimiser::server::ServerOptions;
+use theatre_optimiser::api::proto as pb;
+use theatre_optimiser::api::server::ServerOptions;
 use tonic::Code;
 use tonic_types::StatusExt;
 

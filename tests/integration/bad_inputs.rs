@@ -14,8 +14,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use theatre_optimiser::proto as pb;
-use theatre_optimiser::server::ServerOptions;
+use theatre_optimiser::api::proto as pb;
+use theatre_optimiser::api::server::ServerOptions;
 use tonic::Code;
 use tonic_types::StatusExt;
 

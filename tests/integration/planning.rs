@@ -1,12 +1,12 @@
 //! Plan quality and invariants: optimiser against the baseline and a brute-force optimum,
 //! determinism, locked bookings, and the checker on every plan.
 
+use theatre_optimiser::api::proto as pb;
+use theatre_optimiser::api::service::propose;
 use theatre_optimiser::domain::{PlannerKind, PlanningRequest};
-use theatre_optimiser::objective::evaluate;
-use theatre_optimiser::proto as pb;
+use theatre_optimiser::planning::objective::evaluate;
+use theatre_optimiser::planning::solve::{plan, SolveOptions};
 use theatre_optimiser::rules::eligible_sessions;
-use theatre_optimiser::service::propose;
-use theatre_optimiser::solve::{plan, SolveOptions};
 
 use crate::util::{assert_valid, objective, sample, trust_request};
 

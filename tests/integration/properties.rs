@@ -16,12 +16,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
+use theatre_optimiser::api::proto as pb;
+use theatre_optimiser::api::service::propose;
 use theatre_optimiser::check::check;
 use theatre_optimiser::domain::{PlannerKind, PlanningRequest};
-use theatre_optimiser::plan::Plan;
-use theatre_optimiser::proto as pb;
-use theatre_optimiser::service::propose;
-use theatre_optimiser::solve::{plan, SolveOptions};
+use theatre_optimiser::planning::plan::Plan;
+use theatre_optimiser::planning::solve::{plan, SolveOptions};
 
 use crate::util::assert_valid;
 
@@ -799,11 +799,13 @@ fn the_invariants_catch_a_broken_plan() {
         .flat_map(|l| l.cases.iter().map(|c| c.patient))
         .next()
         .unwrap();
-    twice.unallocated.push(theatre_optimiser::plan::Unallocated {
-        patient: victim,
-        reasons: vec![theatre_optimiser::rules::Reason::Capacity],
-        detail: String::new(),
-    });
+    twice
+        .unallocated
+        .push(theatre_optimiser::planning::plan::Unallocated {
+            patient: victim,
+            reasons: vec![theatre_optimiser::rules::Reason::Capacity],
+            detail: String::new(),
+        });
     assert!(accounted_once(&req, &twice).is_err());
     assert!(!violations_of(&req, &twice).is_empty());
 }

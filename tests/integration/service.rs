@@ -13,14 +13,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use prost::Message;
-use theatre_optimiser::metrics::Metrics;
-use theatre_optimiser::proto as pb;
-use theatre_optimiser::proto::theatre_optimiser_client::TheatreOptimiserClient;
-use theatre_optimiser::server::{ServerOptions, TlsPaths};
-use theatre_optimiser::service::{
+use theatre_optimiser::api::metrics::Metrics;
+use theatre_optimiser::api::proto as pb;
+use theatre_optimiser::api::proto::theatre_optimiser_client::TheatreOptimiserClient;
+use theatre_optimiser::api::server::{ServerOptions, TlsPaths};
+use theatre_optimiser::api::service::{
     self, OptimiserService, Planner, ProposeError, ServiceConfig, MAX_SCENARIOS,
 };
-use theatre_optimiser::solve::{SolveError, SolveOptions};
+use theatre_optimiser::planning::solve::{SolveError, SolveOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic::Code;

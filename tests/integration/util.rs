@@ -3,14 +3,14 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use theatre_optimiser::api::convert::response::from_response;
+use theatre_optimiser::api::metrics::Metrics;
+use theatre_optimiser::api::proto as pb;
+use theatre_optimiser::api::proto::theatre_optimiser_client::TheatreOptimiserClient;
+use theatre_optimiser::api::server::{self, ServerOptions};
+use theatre_optimiser::api::service::OptimiserService;
 use theatre_optimiser::check;
-use theatre_optimiser::convert::response::from_response;
 use theatre_optimiser::domain::PlanningRequest;
-use theatre_optimiser::metrics::Metrics;
-use theatre_optimiser::proto as pb;
-use theatre_optimiser::proto::theatre_optimiser_client::TheatreOptimiserClient;
-use theatre_optimiser::server::{self, ServerOptions};
-use theatre_optimiser::service::OptimiserService;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 

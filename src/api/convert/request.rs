@@ -5,12 +5,12 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveTime;
 
-use crate::config::{ConfigError, Policy};
+use crate::api::proto as pb;
+use crate::domain::policy::{ConfigError, Policy};
 use crate::domain::{
     BookingState, Date, ExistingBooking, ListType, Patient, PlannerKind, PlanningRequest, PreopStatus,
     Priority, Session, Site,
 };
-use crate::proto as pb;
 
 /// One bad field: its JSON path (e.g. `patients[12].age_months`) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,8 +1,8 @@
 //! Domain plan -> proto response.
 
+use crate::api::proto as pb;
 use crate::domain::{Phase, PlannerKind, PlanningRequest, Priority};
-use crate::plan::{Plan, PlanStatus};
-use crate::proto as pb;
+use crate::planning::plan::{Plan, PlanStatus};
 
 fn priority(p: Priority) -> pb::Priority {
     match p {
@@ -175,7 +175,7 @@ fn round6(v: f64) -> f64 {
 /// Reads a plan response back into a domain plan for `req` (for the plan checker), mapping ids to
 /// indexes. Fails on ids the request does not know or on malformed times.
 pub fn from_response(req: &PlanningRequest, r: &pb::ProposeAllocationsResponse) -> Result<Plan, String> {
-    use crate::plan::{CasePlan, Conflict, ListPlan, Move, SolverStats, Unallocated};
+    use crate::planning::plan::{CasePlan, Conflict, ListPlan, Move, SolverStats, Unallocated};
     use crate::rules::Reason;
     use std::collections::HashMap;
     let patients: HashMap<&str, usize> = req

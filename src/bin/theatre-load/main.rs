@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use theatre_optimiser::proto as pb;
-use theatre_optimiser::proto::theatre_optimiser_client::TheatreOptimiserClient;
+use theatre_optimiser::api::proto as pb;
+use theatre_optimiser::api::proto::theatre_optimiser_client::TheatreOptimiserClient;
 use theatre_optimiser::synth::{self, Scale};
 use tonic::transport::Channel;
 use tonic::Code;

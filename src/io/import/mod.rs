@@ -14,8 +14,8 @@ use std::fmt;
 
 use chrono::{NaiveDate, NaiveTime};
 
+use crate::api::proto as pb;
 use crate::domain::PlanningRequest;
-use crate::proto as pb;
 
 /// One CSV file's name (as shown in messages) and its text.
 #[derive(Debug, Clone, Copy)]

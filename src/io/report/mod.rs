@@ -15,8 +15,8 @@ use std::fmt::Write as _;
 
 use chrono::{NaiveDate, Weekday};
 
-use crate::config::Policy;
-use crate::proto as pb;
+use crate::api::proto as pb;
+use crate::domain::policy::Policy;
 
 /// The national utilisation aim (DOMAIN "Vocabulary": 85%), used when the plan's profile is unknown.
 pub const DEFAULT_UTILISATION_TARGET: f64 = 0.85;

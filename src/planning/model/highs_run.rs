@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use highs::HighsModelStatus;
 
-use crate::config::SolverSettings;
+use crate::domain::policy::SolverSettings;
 
 /// What the solver reports while it works: an improving plan or a better bound, in model terms.
 #[derive(Debug, Clone, Copy, PartialEq)]

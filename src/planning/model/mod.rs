@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use good_lp::{variable, Expression, ProblemVariables, SolverModel, Variable};
 
 use crate::domain::{PatientIx, PlanningRequest, SessionIx};
-use crate::objective::{booking_value, unbooked_cost, utilisation_floor};
+use crate::planning::objective::{booking_value, unbooked_cost, utilisation_floor};
 
 /// Patients and lists that share no eligible pair with the rest of the request.
 #[derive(Debug, Clone, PartialEq)]

@@ -19,7 +19,7 @@ use good_lp::{variable, Constraint, Expression, ProblemVariables, SolverModel, V
 use super::highs_run::{self, Control, Stop};
 use super::{pair_coefficient, Component};
 use crate::domain::{PatientIx, PlanningRequest, SessionIx};
-use crate::objective::utilisation_floor;
+use crate::planning::objective::utilisation_floor;
 
 /// One list's set of cases, with its exact value.
 #[derive(Debug, Clone, PartialEq)]
@@ -902,7 +902,7 @@ mod tests {
     fn the_warmup_bound_is_valid_and_better_than_zero_prices() {
         let req = PlanningRequest::try_from(generate(Scale::Theatre, 1)).unwrap();
         let options = crate::rules::eligible_sessions(&req);
-        let warm = crate::baseline::first_fit(&req, &options);
+        let warm = crate::planning::baseline::first_fit(&req, &options);
         let cancel = AtomicBool::new(false);
         let progress = |_: highs_run::Incumbent| {};
         let control = Control {

@@ -1,0 +1,5 @@
+//! Files for people.
+
+pub mod import;
+pub mod report;
+pub mod summary;
