@@ -17,10 +17,15 @@ fn fake_root(name: &str) -> PathBuf {
     dir
 }
 
+/// An empty file at `rel`; under `usr/bin` it is executable, as a real program is.
 fn touch(root: &Path, rel: &str) {
+    use std::os::unix::fs::PermissionsExt;
     let path = root.join(rel);
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(&path, b"").unwrap();
+    if rel.starts_with("usr/bin/") {
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
 }
 
 /// The packages the script would install (`--dry-run`), with LIBCLANG_PATH as given.
