@@ -6,7 +6,7 @@ use theatre_optimiser::api::server::ServerOptions;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::util::{assert_valid, objective, sample, TestServer};
+use crate::support::{assert_valid, objective, sample, TestServer};
 
 #[tokio::test]
 async fn the_sample_is_planned_over_grpc_and_passes_the_checker() {

@@ -19,7 +19,7 @@ use theatre_optimiser::api::server::ServerOptions;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::util::{assert_valid, TestServer};
+use crate::support::{assert_valid, TestServer};
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]

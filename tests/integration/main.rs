@@ -8,5 +8,5 @@ mod properties;
 mod report;
 mod service;
 mod setup_script;
-pub mod util;
+pub mod support;
 mod validation;

@@ -8,7 +8,7 @@ use theatre_optimiser::planning::objective::evaluate;
 use theatre_optimiser::planning::solve::{plan, SolveOptions};
 use theatre_optimiser::rules::eligible_sessions;
 
-use crate::util::{assert_valid, objective, sample, trust_request};
+use crate::support::{assert_valid, objective, sample, trust_request};
 
 /// The best value over every allocation (each patient: unbooked or one eligible list), checking
 /// capacity by list: exhaustive, for tiny requests only.

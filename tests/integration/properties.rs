@@ -23,7 +23,7 @@ use theatre_optimiser::domain::{PlannerKind, PlanningRequest};
 use theatre_optimiser::planning::plan::Plan;
 use theatre_optimiser::planning::solve::{plan, SolveOptions};
 
-use crate::util::assert_valid;
+use crate::support::assert_valid;
 
 const PLANNING_DATE: &str = "2026-11-23";
 const SPECIALTIES: [&str; 2] = ["120", "171"];
@@ -662,7 +662,7 @@ proptest! {
         assert_valid(&request, &after);
         let optimal = pb::PlanStatus::Optimal as i32;
         if before.status == optimal && after.status == optimal {
-            let (b, a) = (crate::util::objective(&before), crate::util::objective(&after));
+            let (b, a) = (crate::support::objective(&before), crate::support::objective(&after));
             prop_assert!(a >= b - 1e-6 * b.abs().max(1.0), "one more list: {} -> {}", b, a);
         }
     }
@@ -817,7 +817,7 @@ fn the_invariants_catch_a_broken_plan() {
 /// refused with INVALID_ARGUMENT or planned.
 #[test]
 fn pinned_bookings_past_midnight_are_refused_or_planned() {
-    let mut r = crate::util::sample();
+    let mut r = crate::support::sample();
     r.sessions.truncate(1);
     r.sessions[0].start_time = "13:00".into();
     r.sessions[0].hvlc_group = None;

@@ -17,7 +17,7 @@ use theatre_optimiser::io::import::{self, Source, Sources};
 use theatre_optimiser::io::report;
 use theatre_optimiser::planning::solve::SolveOptions;
 
-use crate::util::{assert_valid, sample};
+use crate::support::{assert_valid, sample};
 
 const BIN: &str = env!("CARGO_BIN_EXE_theatre-optimiser");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");

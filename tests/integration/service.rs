@@ -28,7 +28,7 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_types::StatusExt;
 
-use crate::util::{assert_valid, sample, trust_request, wait_until, TestServer};
+use crate::support::{assert_valid, sample, trust_request, wait_until, TestServer};
 
 const SERVICE_NAME: &str = "theatre.optimiser.v1.TheatreOptimiser";
 const BIG: usize = 64 * 1024 * 1024;

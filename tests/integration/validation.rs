@@ -3,7 +3,7 @@
 use theatre_optimiser::api::proto as pb;
 use theatre_optimiser::domain::PlanningRequest;
 
-use crate::util::sample;
+use crate::support::sample;
 
 type Mutation = fn(&mut pb::ProposeAllocationsRequest);
 
@@ -250,10 +250,10 @@ fn messages_never_echo_patient_ids_or_dates() {
 
 #[test]
 fn json_rejects_unknown_fields_and_wrong_types() {
-    let mut value: serde_json::Value = serde_json::from_str(crate::util::SAMPLE).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(crate::support::SAMPLE).unwrap();
     value["patients"][0]["shoeSize"] = 3.into();
     assert!(serde_json::from_value::<pb::ProposeAllocationsRequest>(value).is_err());
-    let mut value: serde_json::Value = serde_json::from_str(crate::util::SAMPLE).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(crate::support::SAMPLE).unwrap();
     value["sessions"][0]["minutes"] = "a lot".into();
     assert!(serde_json::from_value::<pb::ProposeAllocationsRequest>(value).is_err());
     assert!(serde_json::from_str::<pb::ProposeAllocationsRequest>("{\"planningDate\": ").is_err());

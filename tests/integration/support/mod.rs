@@ -14,7 +14,7 @@ use theatre_optimiser::domain::PlanningRequest;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
-pub const SAMPLE: &str = include_str!("../../examples/sample-request.json");
+pub const SAMPLE: &str = include_str!("../../../examples/sample-request.json");
 
 pub fn sample() -> pb::ProposeAllocationsRequest {
     serde_json::from_str(SAMPLE).expect("sample parses")
