@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Priority;
+use super::{Phase, Priority};
 
 /// The shipped profiles, compiled in so the binary runs with no files beside it.
 pub const SHIPPED_PROFILES: &[(&str, &str)] = &[
@@ -355,8 +355,7 @@ impl Policy {
     }
 
     /// The phase of a list `days_ahead` days after the planning date.
-    pub fn phase(&self, days_ahead: i64) -> crate::domain::Phase {
-        use crate::domain::Phase;
+    pub fn phase(&self, days_ahead: i64) -> Phase {
         match days_ahead {
             d if d < 0 => Phase::Past,
             d if d < self.phases.locked_days => Phase::Locked,

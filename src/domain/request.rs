@@ -1,13 +1,11 @@
 //! Validated inputs, named after the ward: sites, sessions (lists), the booking pool and the
 //! bookings already held. Values of these types are valid by construction: they are only made by
-//! `convert::request` (from the API) or by code that upholds the same invariants (`synth`).
-//! No I/O here.
+//! `api::convert` (from the API) or by code that upholds the same invariants (`synth`).
 
 use chrono::NaiveTime;
 
 use super::calendar::{months_between, Date, Phase};
-
-use crate::domain::policy::Policy;
+use super::policy::{CasesPerList, Policy};
 
 /// Index of a site, session or patient in its request.
 pub type SiteIx = usize;
@@ -219,9 +217,7 @@ impl PlanningRequest {
             Some(g) => cpl.groups.get(g).map(|g| g.per_240_minutes),
             None => cpl.specialties.get(&session.specialty).copied(),
         };
-        per_240.map_or(0, |v| {
-            crate::domain::policy::CasesPerList::scaled(v, session.minutes)
-        })
+        per_240.map_or(0, |v| CasesPerList::scaled(v, session.minutes))
     }
 
     /// Patient weeks waited at the session's date exceed `weeks`.

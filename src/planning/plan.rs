@@ -1,124 +1,18 @@
-//! The result of planning: lists in order with times, every unallocated patient with its reasons,
-//! moves, conflicts, KPIs and solver statistics. Built the same way whichever planner chose the
-//! allocation, so plans compare like for like.
+//! Building the plan of an allocation: list order and times, why every unallocated patient is
+//! unallocated, moves, conflicts and KPIs. Built the same way whichever planner chose the
+//! allocation, so plans compare like for like. The plan's types are `domain::plan`.
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration, NaiveTime};
+use chrono::Duration;
 
-use crate::domain::{PatientIx, Phase, PlannerKind, PlanningRequest, Priority, SessionIx};
+use crate::domain::plan::{
+    CasePlan, Conflict, Kpis, ListPlan, Move, Plan, PlanStatus, PriorityCount, SiteUtilisation, SolverStats,
+    Unallocated,
+};
+use crate::domain::{PatientIx, PlannerKind, PlanningRequest, Priority, RuleCode, SessionIx};
 use crate::planning::objective;
-use crate::rules::{self, Reason};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlanStatus {
-    /// Proven optimal within the relative gap asked for.
-    Optimal,
-    /// A valid plan, not proven optimal.
-    Feasible,
-    NoSolution,
-}
-
-/// How the planner got to the plan.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct SolverStats {
-    pub objective: f64,
-    pub best_bound: f64,
-    pub relative_gap: f64,
-    pub solve_seconds: f64,
-    pub baseline_objective: f64,
-    pub components: usize,
-    pub eligible_pairs: usize,
-    pub variables: usize,
-    pub constraints: usize,
-    pub stop_reason: String,
-}
-
-impl SolverStats {
-    /// Relative gap between an objective and a bound, on a scale that is safe near zero.
-    pub fn gap(objective: f64, bound: f64) -> f64 {
-        ((bound - objective) / bound.abs().max(1.0)).max(0.0)
-    }
-}
-
-/// One case on a list.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CasePlan {
-    pub patient: PatientIx,
-    pub start: NaiveTime,
-    pub end: NaiveTime,
-    pub minutes: u32,
-    /// The patient was already booked on this list.
-    pub existing: bool,
-}
-
-/// One list of the plan.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListPlan {
-    pub session: SessionIx,
-    pub phase: Phase,
-    pub cases: Vec<CasePlan>,
-    pub booked_minutes: u32,
-    pub utilisation: f64,
-    pub cases_target: u32,
-    pub release_candidate: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Unallocated {
-    pub patient: PatientIx,
-    pub reasons: Vec<Reason>,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Move {
-    pub patient: PatientIx,
-    pub from: SessionIx,
-    pub to: Option<SessionIx>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Conflict {
-    pub patient: PatientIx,
-    pub session: SessionIx,
-    pub reasons: Vec<Reason>,
-}
-
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Kpis {
-    /// (priority, booked, unallocated).
-    pub by_priority: Vec<(Priority, u32, u32)>,
-    pub booked: u32,
-    pub unallocated: u32,
-    pub due_date_breaches: u32,
-    pub utilisation: f64,
-    /// (site, utilisation, lists with cases).
-    pub utilisation_by_site: Vec<(usize, f64, u32)>,
-    pub lists_on_target: u32,
-    pub lists_with_target: u32,
-    pub over_18_weeks_booked: u32,
-    pub over_18_weeks_left: u32,
-    pub over_52_weeks_booked: u32,
-    pub over_52_weeks_left: u32,
-    pub moves: u32,
-    pub release_candidates: u32,
-}
-
-/// A complete plan for a request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
-    pub status: PlanStatus,
-    pub planner: PlannerKind,
-    /// Each patient's list, or `None` when unallocated.
-    pub assignment: Vec<Option<SessionIx>>,
-    pub lists: Vec<ListPlan>,
-    pub unallocated: Vec<Unallocated>,
-    pub moves: Vec<Move>,
-    pub conflicts: Vec<Conflict>,
-    pub kpis: Kpis,
-    pub stats: SolverStats,
-}
+use crate::rules;
 
 impl Plan {
     /// Builds the plan for an allocation: list order and times, reasons, moves, conflicts, KPIs.
@@ -242,7 +136,7 @@ fn explain_unallocated(req: &PlanningRequest, assignment: &[Option<SessionIx>]) 
             if !options[p].is_empty() {
                 return Unallocated {
                     patient: p,
-                    reasons: vec![Reason::Capacity],
+                    reasons: vec![RuleCode::Capacity],
                     detail: format!(
                         "{} eligible list(s), all full with more urgent or longer-waiting cases",
                         options[p].len()
@@ -258,15 +152,15 @@ fn explain_unallocated(req: &PlanningRequest, assignment: &[Option<SessionIx>]) 
             } else {
                 same
             };
-            let mut counts: BTreeMap<Reason, usize> = BTreeMap::new();
+            let mut counts: BTreeMap<RuleCode, usize> = BTreeMap::new();
             for &s in &candidates {
                 for r in rules::pair_reasons(req, p, s) {
                     *counts.entry(r).or_default() += 1;
                 }
             }
-            let mut ranked: Vec<(Reason, usize)> = counts.into_iter().collect();
+            let mut ranked: Vec<(RuleCode, usize)> = counts.into_iter().collect();
             ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            let mut reasons = vec![Reason::NoEligibleSession];
+            let mut reasons = vec![RuleCode::NoEligibleSession];
             reasons.extend(ranked.iter().map(|(r, _)| *r));
             let detail = if candidates.is_empty() {
                 "the request has no lists".to_string()
@@ -306,7 +200,11 @@ fn kpis(req: &PlanningRequest, assignment: &[Option<SessionIx>], lists: &[ListPl
                 }
             }
         }
-        k.by_priority.push((prio, booked, left));
+        k.by_priority.push(PriorityCount {
+            priority: prio,
+            booked,
+            unallocated: left,
+        });
         k.booked += booked;
         k.unallocated += left;
     }
@@ -335,11 +233,11 @@ fn kpis(req: &PlanningRequest, assignment: &[Option<SessionIx>], lists: &[ListPl
             .filter(|l| req.sessions[l.session].site == site)
             .collect();
         if !at.is_empty() {
-            k.utilisation_by_site.push((
+            k.utilisation_by_site.push(SiteUtilisation {
                 site,
-                mean(at.iter().map(|l| l.utilisation.min(1.0))),
-                at.len() as u32,
-            ));
+                utilisation: mean(at.iter().map(|l| l.utilisation.min(1.0))),
+                lists: at.len() as u32,
+            });
         }
     }
     for l in &used {

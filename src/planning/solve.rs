@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::domain::plan::{Plan, PlanStatus, SolverStats, StopReason};
 use crate::domain::{PlannerKind, PlanningRequest, SessionIx};
 use crate::planning::baseline;
 use crate::planning::model::highs_run::{self, Control, Incumbent, Stop};
 use crate::planning::model::{self, Component, ListModel};
 use crate::planning::objective;
-use crate::planning::plan::{Plan, PlanStatus, SolverStats};
 use crate::rules;
 
 /// A progress event of a running solve, in plan terms (objective and bound of the whole plan).
@@ -71,15 +71,18 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolveErr
     emit("baseline", baseline_objective, trivial);
 
     let mut stats = SolverStats {
+        objective: baseline_objective,
+        best_bound: trivial,
+        relative_gap: SolverStats::gap(baseline_objective, trivial),
+        solve_seconds: started.elapsed().as_secs_f64(),
         baseline_objective,
+        components: 0,
         eligible_pairs: pairs,
-        ..SolverStats::default()
+        variables: 0,
+        constraints: 0,
+        stop_reason: StopReason::Baseline,
     };
     if req.planner == PlannerKind::Baseline {
-        stats.best_bound = trivial;
-        stats.relative_gap = SolverStats::gap(baseline_objective, trivial);
-        stats.solve_seconds = started.elapsed().as_secs_f64();
-        stats.stop_reason = "baseline".into();
         return Ok(Plan::build(
             req,
             first_fit,
@@ -121,13 +124,12 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolveErr
     let cancelled = outcome.iter().any(|r| r.stop == Stop::Cancelled);
     let all_optimal = outcome.iter().all(|r| r.stop == Stop::Optimal);
     stats.stop_reason = if cancelled {
-        "cancelled"
+        StopReason::Cancelled
     } else if all_optimal {
-        "optimal"
+        StopReason::Optimal
     } else {
-        "time_limit"
-    }
-    .into();
+        StopReason::TimeLimit
+    };
     let status = if all_optimal && stats.relative_gap <= req.policy.solver.relative_gap + 1e-9 {
         PlanStatus::Optimal
     } else {
@@ -517,7 +519,7 @@ fn checked_with(
 
 /// The distinct rule codes of a checker's findings: what a log line may say of them.
 fn rule_codes(violations: &[crate::check::Violation]) -> std::collections::BTreeSet<&'static str> {
-    violations.iter().map(|v| v.rule).collect()
+    violations.iter().map(|v| v.rule.code()).collect()
 }
 
 #[cfg(test)]

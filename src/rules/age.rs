@@ -1,8 +1,8 @@
 //! Age-appropriate lists (RCoA GPAS ch. 10): list type, age band, infants at specialist centres,
 //! young children with a paediatric anaesthetist. Ages are counted at the list's date.
 
-use super::{Reason, Verdict};
-use crate::domain::{ListType, PatientIx, PlanningRequest, SessionIx};
+use super::Verdict;
+use crate::domain::{ListType, PatientIx, PlanningRequest, RuleCode, SessionIx};
 
 /// No child on an adult list, unless 16-17 and the patient accepts adult services.
 pub fn adult_list(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict {
@@ -16,7 +16,7 @@ pub fn adult_list(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict 
     if adult || may_choose {
         Ok(())
     } else {
-        Err(Reason::ChildOnAdultList)
+        Err(RuleCode::ChildOnAdultList)
     }
 }
 
@@ -25,7 +25,7 @@ pub fn paediatric_list(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Ver
     if req.sessions[s].list_type == ListType::Paediatric
         && req.age_at(p, s) >= req.policy.age.paediatric_list_under_months
     {
-        Err(Reason::AdultOnPaediatricList)
+        Err(RuleCode::AdultOnPaediatricList)
     } else {
         Ok(())
     }
@@ -38,7 +38,7 @@ pub fn age_band(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict {
     let below = session.min_age_months.is_some_and(|min| age < min);
     let above = session.max_age_months.is_some_and(|max| age > max);
     if below || above {
-        Err(Reason::OutsideAgeBand)
+        Err(RuleCode::OutsideAgeBand)
     } else {
         Ok(())
     }
@@ -48,7 +48,7 @@ pub fn age_band(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict {
 pub fn specialist_age(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict {
     let young = req.age_at(p, s) < req.policy.age.specialist_centre_under_months;
     if young && !req.sites[req.sessions[s].site].specialist_centre {
-        Err(Reason::SpecialistCentreRequired)
+        Err(RuleCode::SpecialistCentreRequired)
     } else {
         Ok(())
     }
@@ -58,7 +58,7 @@ pub fn specialist_age(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verd
 pub fn paediatric_anaesthetist(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict {
     let young = req.age_at(p, s) < req.policy.age.paediatric_anaesthetist_under_months;
     if young && !req.sessions[s].paediatric_anaesthetist {
-        Err(Reason::PaediatricAnaesthetistRequired)
+        Err(RuleCode::PaediatricAnaesthetistRequired)
     } else {
         Ok(())
     }

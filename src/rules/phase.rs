@@ -1,12 +1,12 @@
 //! When: released lists, 6-4-2 phases (locked lists, pre-op by T-4), and the family's dates.
 
-use super::{Reason, Verdict};
-use crate::domain::{PatientIx, Phase, PlanningRequest, PreopStatus, SessionIx};
+use super::Verdict;
+use crate::domain::{PatientIx, Phase, PlanningRequest, PreopStatus, RuleCode, SessionIx};
 
 /// A released list takes nobody.
 pub fn released(req: &PlanningRequest, _p: PatientIx, s: SessionIx) -> Verdict {
     if req.sessions[s].released {
-        Err(Reason::SessionReleased)
+        Err(RuleCode::SessionReleased)
     } else {
         Ok(())
     }
@@ -15,7 +15,7 @@ pub fn released(req: &PlanningRequest, _p: PatientIx, s: SessionIx) -> Verdict {
 /// A locked list (within T-2 weeks) takes new patients only to fill gaps, when the policy allows.
 pub fn locked_list(req: &PlanningRequest, _p: PatientIx, s: SessionIx) -> Verdict {
     if req.phase(s) == Phase::Locked && !req.policy.phases.locked_lists_fill_gaps {
-        Err(Reason::LockedList)
+        Err(RuleCode::LockedList)
     } else {
         Ok(())
     }
@@ -36,7 +36,7 @@ pub fn preop_ready(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict
     if done {
         Ok(())
     } else {
-        Err(Reason::PreopNotReady)
+        Err(RuleCode::PreopNotReady)
     }
 }
 
@@ -48,7 +48,7 @@ pub fn unavailable(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict
         .iter()
         .any(|(from, to)| *from <= date && date <= *to)
     {
-        Err(Reason::Unavailable)
+        Err(RuleCode::Unavailable)
     } else {
         Ok(())
     }

@@ -1,12 +1,12 @@
 //! Where: the sites a family accepts, and complex cases at specialist centres.
 
-use super::{Reason, Verdict};
-use crate::domain::{PatientIx, PlanningRequest, SessionIx};
+use super::Verdict;
+use crate::domain::{PatientIx, PlanningRequest, RuleCode, SessionIx};
 
 /// The list is at a site the family accepts (no list of sites: any site, mutual aid).
 pub fn accepted_site(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict {
     match &req.patients[p].accepted_sites {
-        Some(sites) if !sites.contains(&req.sessions[s].site) => Err(Reason::SiteNotAccepted),
+        Some(sites) if !sites.contains(&req.sessions[s].site) => Err(RuleCode::SiteNotAccepted),
         _ => Ok(()),
     }
 }
@@ -14,7 +14,7 @@ pub fn accepted_site(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdi
 /// A complex case goes to a specialist centre.
 pub fn complex_case(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict {
     if req.patients[p].complex && !req.sites[req.sessions[s].site].specialist_centre {
-        Err(Reason::SpecialistCentreRequired)
+        Err(RuleCode::SpecialistCentreRequired)
     } else {
         Ok(())
     }

@@ -1,14 +1,14 @@
 //! Who holds the list: specialty, named surgeon, HVLC procedure group; and EBI approval.
 
-use super::{Reason, Verdict};
-use crate::domain::{PatientIx, PlanningRequest, SessionIx};
+use super::Verdict;
+use crate::domain::{PatientIx, PlanningRequest, RuleCode, SessionIx};
 
 /// Patient and list specialty (treatment function code) match.
 pub fn specialty(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict {
     if req.patients[p].specialty == req.sessions[s].specialty {
         Ok(())
     } else {
-        Err(Reason::SpecialtyMismatch)
+        Err(RuleCode::SpecialtyMismatch)
     }
 }
 
@@ -16,7 +16,7 @@ pub fn specialty(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict {
 pub fn surgeon(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict {
     match &req.patients[p].surgeon {
         Some(named) if req.sessions[s].surgeon.as_deref() != Some(named.as_str()) => {
-            Err(Reason::SurgeonMismatch)
+            Err(RuleCode::SurgeonMismatch)
         }
         _ => Ok(()),
     }
@@ -25,7 +25,7 @@ pub fn surgeon(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict {
 /// An HVLC list takes only cases of its procedure group.
 pub fn hvlc_group(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict {
     match &req.sessions[s].hvlc_group {
-        Some(g) if req.group_of(p) != Some(g.as_str()) => Err(Reason::HvlcGroupMismatch),
+        Some(g) if req.group_of(p) != Some(g.as_str()) => Err(RuleCode::HvlcGroupMismatch),
         _ => Ok(()),
     }
 }
@@ -40,7 +40,7 @@ pub fn ebi(req: &PlanningRequest, p: PatientIx) -> Verdict {
         .iter()
         .any(|prefix| patient.procedure.starts_with(prefix.as_str()));
     if listed && !patient.ebi_approved {
-        Err(Reason::EbiNotApproved)
+        Err(RuleCode::EbiNotApproved)
     } else {
         Ok(())
     }

@@ -85,7 +85,7 @@ fn released() {
     let mut req = base();
     assert_eq!(verdict(&req, super::released), Ok(()));
     req.sessions[0].released = true;
-    assert_eq!(verdict(&req, super::released), Err(Reason::SessionReleased));
+    assert_eq!(verdict(&req, super::released), Err(RuleCode::SessionReleased));
 }
 
 #[test]
@@ -93,7 +93,7 @@ fn specialty() {
     let mut req = base();
     assert_eq!(verdict(&req, super::specialty), Ok(()));
     req.sessions[0].specialty = "171".into();
-    assert_eq!(verdict(&req, super::specialty), Err(Reason::SpecialtyMismatch));
+    assert_eq!(verdict(&req, super::specialty), Err(RuleCode::SpecialtyMismatch));
 }
 
 #[test]
@@ -102,7 +102,7 @@ fn surgeon() {
     req.patients[0].surgeon = Some("Mr A".into());
     assert_eq!(verdict(&req, super::surgeon), Ok(()));
     req.patients[0].surgeon = Some("Ms B".into());
-    assert_eq!(verdict(&req, super::surgeon), Err(Reason::SurgeonMismatch));
+    assert_eq!(verdict(&req, super::surgeon), Err(RuleCode::SurgeonMismatch));
 }
 
 #[test]
@@ -111,7 +111,7 @@ fn hvlc_group() {
     req.sessions[0].hvlc_group = Some("tonsillectomy".into());
     assert_eq!(verdict(&req, super::hvlc_group), Ok(()));
     req.patients[0].procedure = "D15.1".into();
-    assert_eq!(verdict(&req, super::hvlc_group), Err(Reason::HvlcGroupMismatch));
+    assert_eq!(verdict(&req, super::hvlc_group), Err(RuleCode::HvlcGroupMismatch));
 }
 
 #[test]
@@ -120,7 +120,10 @@ fn accepted_site() {
     req.patients[0].accepted_sites = Some(vec![1]);
     assert_eq!(verdict(&req, super::accepted_site), Ok(()));
     req.patients[0].accepted_sites = Some(vec![0]);
-    assert_eq!(verdict(&req, super::accepted_site), Err(Reason::SiteNotAccepted));
+    assert_eq!(
+        verdict(&req, super::accepted_site),
+        Err(RuleCode::SiteNotAccepted)
+    );
 }
 
 #[test]
@@ -128,11 +131,11 @@ fn adult_list() {
     let mut req = base();
     req.sessions[0].list_type = ListType::Adult;
     req.patients[0].age_months = 200;
-    assert_eq!(verdict(&req, super::adult_list), Err(Reason::ChildOnAdultList));
+    assert_eq!(verdict(&req, super::adult_list), Err(RuleCode::ChildOnAdultList));
     req.patients[0].accepts_adult_services = true;
     assert_eq!(verdict(&req, super::adult_list), Ok(()));
     req.patients[0].age_months = 100;
-    assert_eq!(verdict(&req, super::adult_list), Err(Reason::ChildOnAdultList));
+    assert_eq!(verdict(&req, super::adult_list), Err(RuleCode::ChildOnAdultList));
 }
 
 #[test]
@@ -144,7 +147,7 @@ fn paediatric_list() {
     req.patients[0].age_months = 215;
     assert_eq!(
         verdict(&req, super::paediatric_list),
-        Err(Reason::AdultOnPaediatricList)
+        Err(RuleCode::AdultOnPaediatricList)
     );
 }
 
@@ -155,9 +158,9 @@ fn age_band() {
     req.sessions[0].max_age_months = Some(120);
     assert_eq!(verdict(&req, super::age_band), Ok(()));
     req.patients[0].age_months = 30;
-    assert_eq!(verdict(&req, super::age_band), Err(Reason::OutsideAgeBand));
+    assert_eq!(verdict(&req, super::age_band), Err(RuleCode::OutsideAgeBand));
     req.patients[0].age_months = 130;
-    assert_eq!(verdict(&req, super::age_band), Err(Reason::OutsideAgeBand));
+    assert_eq!(verdict(&req, super::age_band), Err(RuleCode::OutsideAgeBand));
 }
 
 #[test]
@@ -166,7 +169,7 @@ fn specialist_age() {
     req.patients[0].age_months = 10;
     assert_eq!(
         verdict(&req, super::specialist_age),
-        Err(Reason::SpecialistCentreRequired)
+        Err(RuleCode::SpecialistCentreRequired)
     );
     req.sessions[0].site = 0;
     assert_eq!(verdict(&req, super::specialist_age), Ok(()));
@@ -178,7 +181,7 @@ fn complex_case() {
     req.patients[0].complex = true;
     assert_eq!(
         verdict(&req, super::complex_case),
-        Err(Reason::SpecialistCentreRequired)
+        Err(RuleCode::SpecialistCentreRequired)
     );
     req.sessions[0].site = 0;
     assert_eq!(verdict(&req, super::complex_case), Ok(()));
@@ -190,7 +193,7 @@ fn paediatric_anaesthetist() {
     req.patients[0].age_months = 24;
     assert_eq!(
         verdict(&req, super::paediatric_anaesthetist),
-        Err(Reason::PaediatricAnaesthetistRequired)
+        Err(RuleCode::PaediatricAnaesthetistRequired)
     );
     req.sessions[0].paediatric_anaesthetist = true;
     assert_eq!(verdict(&req, super::paediatric_anaesthetist), Ok(()));
@@ -202,13 +205,13 @@ fn preop_ready() {
     // 35 days out: beyond T-4, no pre-op needed.
     assert_eq!(verdict(&req, super::preop_ready), Ok(()));
     req.sessions[0].date = d("2026-12-10");
-    assert_eq!(verdict(&req, super::preop_ready), Err(Reason::PreopNotReady));
+    assert_eq!(verdict(&req, super::preop_ready), Err(RuleCode::PreopNotReady));
     req.patients[0].preop_status = PreopStatus::Completed;
     req.patients[0].preop_date = Some(d("2026-11-01"));
     assert_eq!(verdict(&req, super::preop_ready), Ok(()));
     // Expired by the list's date.
     req.patients[0].preop_date = Some(d("2026-05-01"));
-    assert_eq!(verdict(&req, super::preop_ready), Err(Reason::PreopNotReady));
+    assert_eq!(verdict(&req, super::preop_ready), Err(RuleCode::PreopNotReady));
 }
 
 #[test]
@@ -217,7 +220,7 @@ fn locked_list() {
     req.sessions[0].date = d("2026-11-30");
     assert_eq!(verdict(&req, super::locked_list), Ok(()));
     req.policy.phases.locked_lists_fill_gaps = false;
-    assert_eq!(verdict(&req, super::locked_list), Err(Reason::LockedList));
+    assert_eq!(verdict(&req, super::locked_list), Err(RuleCode::LockedList));
 }
 
 #[test]
@@ -228,7 +231,7 @@ fn unavailable() {
     req.patients[0]
         .unavailable
         .push((d("2026-12-28"), d("2026-12-28")));
-    assert_eq!(verdict(&req, super::unavailable), Err(Reason::Unavailable));
+    assert_eq!(verdict(&req, super::unavailable), Err(RuleCode::Unavailable));
 }
 
 #[test]
@@ -238,7 +241,7 @@ fn case_fits() {
     // No reserved time: the last case needs no turnaround after it.
     assert_eq!(verdict(&req, super::case_fits), Ok(()));
     req.sessions[0].reserved_minutes = 1;
-    assert_eq!(verdict(&req, super::case_fits), Err(Reason::CaseTooLong));
+    assert_eq!(verdict(&req, super::case_fits), Err(RuleCode::CaseTooLong));
 }
 
 #[test]
@@ -246,7 +249,7 @@ fn ebi() {
     let mut req = base();
     assert_eq!(super::ebi(&req, 0), Ok(()));
     req.patients[0].procedure = "D15.1".into();
-    assert_eq!(super::ebi(&req, 0), Err(Reason::EbiNotApproved));
+    assert_eq!(super::ebi(&req, 0), Err(RuleCode::EbiNotApproved));
     req.patients[0].ebi_approved = true;
     assert_eq!(super::ebi(&req, 0), Ok(()));
 }
@@ -263,7 +266,7 @@ fn pinned_bookings_are_their_own_only_option() {
     });
     assert!(req.is_pinned(&req.bookings[0]));
     assert_eq!(eligible_sessions(&req), vec![vec![0]]);
-    assert_eq!(pinned_reasons(&req, 0, 0), vec![Reason::SpecialtyMismatch]);
+    assert_eq!(pinned_reasons(&req, 0, 0), vec![RuleCode::SpecialtyMismatch]);
 }
 
 #[test]

@@ -19,8 +19,8 @@ use proptest::strategy::ValueTree;
 use theatre_optimiser::api::proto as pb;
 use theatre_optimiser::api::service::propose;
 use theatre_optimiser::check::check;
+use theatre_optimiser::domain::plan::Plan;
 use theatre_optimiser::domain::{PlannerKind, PlanningRequest};
-use theatre_optimiser::planning::plan::Plan;
 use theatre_optimiser::planning::solve::{plan, SolveOptions};
 
 use crate::support::assert_valid;
@@ -801,9 +801,9 @@ fn the_invariants_catch_a_broken_plan() {
         .unwrap();
     twice
         .unallocated
-        .push(theatre_optimiser::planning::plan::Unallocated {
+        .push(theatre_optimiser::domain::plan::Unallocated {
             patient: victim,
-            reasons: vec![theatre_optimiser::rules::Reason::Capacity],
+            reasons: vec![theatre_optimiser::domain::RuleCode::Capacity],
             detail: String::new(),
         });
     assert!(accounted_once(&req, &twice).is_err());

@@ -17,6 +17,7 @@ use chrono::{NaiveDate, Weekday};
 
 use crate::api::proto as pb;
 use crate::domain::policy::Policy;
+use crate::domain::RuleCode;
 
 /// The national utilisation aim (DOMAIN "Vocabulary": 85%), used when the plan's profile is unknown.
 pub const DEFAULT_UTILISATION_TARGET: f64 = 0.85;
@@ -240,28 +241,9 @@ impl Palette {
     }
 }
 
-/// Short meanings of the reason codes (README "Rules and where they are configured").
+/// The sentence of a reason code (empty for a code this version does not know).
 fn reason_meaning(code: &str) -> &'static str {
-    match code {
-        "capacity" => "eligible lists exist but have no room left",
-        "no_eligible_session" => "no list in the request can take the patient",
-        "session_released" => "the list is released",
-        "specialty_mismatch" => "no list of the patient's specialty",
-        "surgeon_mismatch" => "no list of the named surgeon",
-        "hvlc_group_mismatch" => "HVLC list of another procedure group",
-        "site_not_accepted" => "no list at a site the family accepts",
-        "child_on_adult_list" => "only adult lists",
-        "adult_on_paediatric_list" => "only paediatric lists",
-        "outside_age_band" => "outside the lists' age bands",
-        "specialist_centre_required" => "needs a specialist centre",
-        "paediatric_anaesthetist_required" => "needs a paediatric anaesthetist",
-        "preop_not_ready" => "pre-operative assessment not valid in time",
-        "locked_list" => "the lists are locked (T-2)",
-        "unavailable" => "the family is unavailable on the dates",
-        "case_too_long" => "the case is longer than any list",
-        "ebi_not_approved" => "Evidence-Based Interventions approval missing",
-        _ => "",
-    }
+    RuleCode::from_code(code).map_or("", RuleCode::describe)
 }
 
 fn parse_date(text: &str) -> Option<NaiveDate> {

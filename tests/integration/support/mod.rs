@@ -1,9 +1,9 @@
-//! Shared helpers: the sample request, an in-process server, and the plan checker on responses.
+//! Test support: the sample request, an in-process server, and the plan checker on responses
+//! (`plan` reads a response back into a domain plan).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use theatre_optimiser::api::convert::response::from_response;
 use theatre_optimiser::api::metrics::Metrics;
 use theatre_optimiser::api::proto as pb;
 use theatre_optimiser::api::proto::theatre_optimiser_client::TheatreOptimiserClient;
@@ -13,6 +13,9 @@ use theatre_optimiser::check;
 use theatre_optimiser::domain::PlanningRequest;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
+
+mod plan;
+pub use plan::from_response;
 
 pub const SAMPLE: &str = include_str!("../../../examples/sample-request.json");
 

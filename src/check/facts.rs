@@ -1,0 +1,79 @@
+//! What the checker works out again for itself, from the raw request fields and the policy
+//! numbers (never from the helper methods of `PlanningRequest`): days ahead, the locked phase,
+//! pinned bookings, ages, list capacity and procedure groups.
+
+use std::collections::BTreeSet;
+
+use chrono::{NaiveTime, Timelike};
+
+use crate::domain::{months_between, BookingState, ExistingBooking, PatientIx, PlanningRequest, SessionIx};
+
+/// Days from the planning date to the session.
+pub(super) fn days_ahead(req: &PlanningRequest, s: SessionIx) -> i64 {
+    (req.sessions[s].date - req.planning_date).num_days()
+}
+
+/// Within T-2 weeks (6-4-2): bookings on it stay.
+pub(super) fn is_locked(req: &PlanningRequest, s: SessionIx) -> bool {
+    days_ahead(req, s) < req.policy.phases.locked_days
+}
+
+/// A booking the planner may not move: confirmed by the family, or on a locked list.
+pub(super) fn is_pinned(req: &PlanningRequest, b: &ExistingBooking) -> bool {
+    b.session < req.sessions.len() && (b.state == BookingState::Confirmed || is_locked(req, b.session))
+}
+
+/// Whole months of age on the session's date.
+pub(super) fn age_at(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> u32 {
+    let ahead = months_between(req.planning_date, req.sessions[s].date).max(0);
+    req.patients[p].age_months + ahead.unsigned_abs()
+}
+
+pub(super) fn turnaround(req: &PlanningRequest) -> i64 {
+    i64::from(req.policy.lists.turnaround_minutes)
+}
+
+/// Minutes the list offers to pool cases counted with a turnaround after each: the last case
+/// needs none unless reserved time follows it.
+pub(super) fn case_capacity(req: &PlanningRequest, s: SessionIx) -> i64 {
+    let session = &req.sessions[s];
+    let bonus = if session.reserved_minutes == 0 {
+        turnaround(req)
+    } else {
+        0
+    };
+    i64::from(session.minutes) - i64::from(session.reserved_minutes) + bonus
+}
+
+/// The HVLC groups whose prefix matches the procedure longest (several only if the policy repeats
+/// a prefix; any of them is accepted).
+pub(super) fn procedure_groups<'a>(req: &'a PlanningRequest, procedure: &str) -> BTreeSet<&'a str> {
+    let mut best = 0usize;
+    let mut groups = BTreeSet::new();
+    for (name, group) in &req.policy.cases_per_list.groups {
+        for prefix in group
+            .prefixes
+            .iter()
+            .filter(|pre| procedure.starts_with(pre.as_str()))
+        {
+            if prefix.len() > best {
+                best = prefix.len();
+                groups.clear();
+            }
+            if prefix.len() == best {
+                groups.insert(name.as_str());
+            }
+        }
+    }
+    groups
+}
+
+pub(super) fn seconds(t: NaiveTime) -> i64 {
+    i64::from(t.num_seconds_from_midnight())
+}
+
+pub(super) fn session_id(req: &PlanningRequest, s: SessionIx) -> &str {
+    req.sessions
+        .get(s)
+        .map_or("(unknown)", |session| session.id.as_str())
+}

@@ -1,0 +1,161 @@
+//! The result of planning, as data: lists in order with times, every unallocated patient with its
+//! reasons, moves, conflicts, KPIs and solver statistics. Only the types live here, so that the
+//! plan checker (`check/`) can judge a plan without seeing the code that built it
+//! (`planning::plan`).
+
+use chrono::NaiveTime;
+
+use super::{PatientIx, Phase, PlannerKind, Priority, RuleCode, SessionIx, SiteIx};
+
+/// How good the plan is known to be. A request that cannot be planned is an error, not a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanStatus {
+    /// Proven optimal within the relative gap asked for.
+    Optimal,
+    /// A valid plan, not proven optimal.
+    Feasible,
+}
+
+/// Why the planner stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// Every component was solved to its gap.
+    Optimal,
+    /// The time limit (the policy's, or the client's deadline) ended a component's solve.
+    TimeLimit,
+    /// The caller cancelled the solve.
+    Cancelled,
+    /// The baseline planner was asked for: first-fit, no solver.
+    Baseline,
+}
+
+impl StopReason {
+    /// The stable word used in responses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Optimal => "optimal",
+            StopReason::TimeLimit => "time_limit",
+            StopReason::Cancelled => "cancelled",
+            StopReason::Baseline => "baseline",
+        }
+    }
+}
+
+/// How the planner got to the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SolverStats {
+    pub objective: f64,
+    pub best_bound: f64,
+    pub relative_gap: f64,
+    pub solve_seconds: f64,
+    pub baseline_objective: f64,
+    pub components: usize,
+    pub eligible_pairs: usize,
+    pub variables: usize,
+    pub constraints: usize,
+    pub stop_reason: StopReason,
+}
+
+impl SolverStats {
+    /// Relative gap between an objective and a bound, on a scale that is safe near zero.
+    pub fn gap(objective: f64, bound: f64) -> f64 {
+        ((bound - objective) / bound.abs().max(1.0)).max(0.0)
+    }
+}
+
+/// One case on a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CasePlan {
+    pub patient: PatientIx,
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+    pub minutes: u32,
+    /// The patient was already booked on this list.
+    pub existing: bool,
+}
+
+/// One list of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPlan {
+    pub session: SessionIx,
+    pub phase: Phase,
+    pub cases: Vec<CasePlan>,
+    pub booked_minutes: u32,
+    pub utilisation: f64,
+    pub cases_target: u32,
+    pub release_candidate: bool,
+}
+
+/// A patient the plan does not book, and why (most decisive reason first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unallocated {
+    pub patient: PatientIx,
+    pub reasons: Vec<RuleCode>,
+    pub detail: String,
+}
+
+/// An existing booking the plan moves (`to`: its new list) or drops (`to: None`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Move {
+    pub patient: PatientIx,
+    pub from: SessionIx,
+    pub to: Option<SessionIx>,
+}
+
+/// A pinned booking that breaks a rule: it stays, and a person must look.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    pub patient: PatientIx,
+    pub session: SessionIx,
+    pub reasons: Vec<RuleCode>,
+}
+
+/// Patients of one priority booked and left.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PriorityCount {
+    pub priority: Priority,
+    pub booked: u32,
+    pub unallocated: u32,
+}
+
+/// Mean utilisation of a site's lists with cases.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SiteUtilisation {
+    pub site: SiteIx,
+    pub utilisation: f64,
+    /// Lists with cases at the site.
+    pub lists: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Kpis {
+    pub by_priority: Vec<PriorityCount>,
+    pub booked: u32,
+    pub unallocated: u32,
+    pub due_date_breaches: u32,
+    pub utilisation: f64,
+    pub utilisation_by_site: Vec<SiteUtilisation>,
+    pub lists_on_target: u32,
+    pub lists_with_target: u32,
+    pub over_18_weeks_booked: u32,
+    pub over_18_weeks_left: u32,
+    pub over_52_weeks_booked: u32,
+    pub over_52_weeks_left: u32,
+    pub moves: u32,
+    pub release_candidates: u32,
+}
+
+/// A complete plan for a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub status: PlanStatus,
+    pub planner: PlannerKind,
+    /// Each patient's list, or `None` when unallocated.
+    pub assignment: Vec<Option<SessionIx>>,
+    pub lists: Vec<ListPlan>,
+    pub unallocated: Vec<Unallocated>,
+    pub moves: Vec<Move>,
+    pub conflicts: Vec<Conflict>,
+    pub kpis: Kpis,
+    pub stats: SolverStats,
+}
