@@ -1,8 +1,21 @@
-//! The gRPC API.
+//! The API: the only door for proto types besides `io/` and `synth/`. The generated code
+//! (`proto`), conversion to and from the domain (`convert`: every violation at once), a proto
+//! request answered ([`propose`]), the gRPC service (thin handlers) and server (health,
+//! reflection, TLS), its metrics, its errors, and what-if scenarios (`whatif`: the deltas are
+//! proto messages, expanded into proto requests, so they live behind this door too).
+//!
+//! Imports: `planning`, `domain`.
 
+mod answer;
 pub mod convert;
+mod error;
 pub mod metrics;
 pub mod proto;
 pub mod server;
 pub mod service;
 pub mod whatif;
+
+pub use answer::propose;
+pub use error::{
+    listed_violations, ProposeError, Queue, SizeLimit, MAX_LISTED_VIOLATIONS, MAX_VIOLATION_CHARS,
+};

@@ -1,5 +1,6 @@
-//! The gRPC service: thin handlers that validate, convert, plan off the async runtime within the
-//! concurrency limit, and convert back. Errors map to a small set of gRPC codes in one place.
+//! The gRPC service: thin handlers that admit a request (size limits, a solve slot, the client's
+//! deadline), plan it off the async runtime with [`crate::api::propose`] and answer. Errors map to
+//! gRPC codes in `error.rs`.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -9,17 +10,15 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
-use tonic::{Code, Request, Response, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+use tonic::{Request, Response, Status};
 
-use crate::api::convert::response::to_response;
-use crate::api::convert::{FieldViolation, InvalidRequest};
+use crate::api::answer::propose;
+use crate::api::error::{ProposeError, Queue, SizeLimit};
 use crate::api::metrics::Metrics;
 use crate::api::proto as pb;
 use crate::api::proto::theatre_optimiser_server::TheatreOptimiser;
 use crate::api::whatif;
-use crate::domain::PlanningRequest;
-use crate::planning::solve::{self, SolveError, SolveOptions};
+use crate::planning::{Progress, ProgressSink, SolveOptions};
 
 /// Limits and capacity of one service instance.
 #[derive(Debug, Clone)]
@@ -47,100 +46,6 @@ impl Default for ServiceConfig {
     }
 }
 
-/// Why a request could not be answered with a plan.
-#[derive(Debug, thiserror::Error)]
-pub enum ProposeError {
-    #[error(transparent)]
-    Invalid(#[from] InvalidRequest),
-    #[error("request too large: {0}")]
-    TooLarge(String),
-    #[error("server busy: {0}")]
-    Busy(String),
-    #[error(transparent)]
-    Solve(#[from] SolveError),
-    #[error("internal error: {0}")]
-    Internal(String),
-    #[error("no plan was ready within the client's deadline")]
-    DeadlineExceeded,
-    #[error("the server is shutting down; retry on another replica")]
-    ShuttingDown,
-}
-
-impl From<ProposeError> for Status {
-    fn from(e: ProposeError) -> Status {
-        match e {
-            ProposeError::Invalid(InvalidRequest(violations)) => {
-                let (listed, msg) = listed_violations(&violations);
-                let mut details = ErrorDetails::new();
-                for (field, description) in listed {
-                    details.add_bad_request_violation(field, description);
-                }
-                Status::with_error_details(Code::InvalidArgument, msg, details)
-            }
-            ProposeError::TooLarge(msg) => Status::invalid_argument(msg),
-            ProposeError::Busy(msg) => {
-                let mut details = ErrorDetails::new();
-                details.set_retry_info(Some(Duration::from_secs(2)));
-                Status::with_error_details(Code::ResourceExhausted, msg, details)
-            }
-            ProposeError::Solve(e) => Status::internal(e.to_string()),
-            ProposeError::Internal(msg) => Status::internal(msg),
-            e @ ProposeError::DeadlineExceeded => Status::deadline_exceeded(e.to_string()),
-            e @ ProposeError::ShuttingDown => Status::unavailable(e.to_string()),
-        }
-    }
-}
-
-/// Violations listed in one refusal's BadRequest details, at most. The details travel in a
-/// response header (`grpc-status-details-bin`), and HTTP/2 peers refuse header lists over about
-/// 16 KiB, so a refusal lists the first violations only and says how many it left out.
-pub const MAX_LISTED_VIOLATIONS: usize = 100;
-/// Bytes of field paths and descriptions listed in one refusal, at most (see above).
-const MAX_LISTED_BYTES: usize = 8 * 1024;
-/// Characters of one field path or description, at most; longer ones (echoing caller text such as
-/// an unknown override key) are cut and end in `…`.
-pub const MAX_VIOLATION_CHARS: usize = 200;
-
-/// The (field, description) pairs a refusal lists and its message. When violations are left
-/// out, the last pair is `("request", "N more violation(s) not listed")`.
-pub fn listed_violations(violations: &[FieldViolation]) -> (Vec<(String, String)>, String) {
-    let cut = |text: &str| -> String {
-        match text.char_indices().nth(MAX_VIOLATION_CHARS) {
-            Some((at, _)) => format!("{}…", &text[..at]),
-            None => text.to_string(),
-        }
-    };
-    let mut listed = Vec::new();
-    let mut bytes = 0;
-    for v in violations {
-        let (field, description) = (cut(&v.field), cut(&v.description));
-        if listed.len() == MAX_LISTED_VIOLATIONS || bytes + field.len() + description.len() > MAX_LISTED_BYTES
-        {
-            break;
-        }
-        bytes += field.len() + description.len();
-        listed.push((field, description));
-    }
-    let left_out = violations.len() - listed.len();
-    let msg = if left_out == 0 {
-        format!(
-            "invalid request: {} violation(s); see BadRequest details",
-            violations.len()
-        )
-    } else {
-        listed.push((
-            "request".to_string(),
-            format!("{left_out} more violation(s) not listed"),
-        ));
-        format!(
-            "invalid request: {} violation(s); BadRequest details list the first {}",
-            violations.len(),
-            listed.len() - 1
-        )
-    };
-    (listed, msg)
-}
-
 /// Scenarios a `CompareScenarios` request may name (each is planned, so each takes a solve slot).
 pub const MAX_SCENARIOS: usize = 16;
 
@@ -156,33 +61,6 @@ pub type Planner = Arc<
 >;
 
 /// Validates and plans one request; the same path for the service and the offline CLI.
-/// `opts.time_limit`, when set, counts from this call.
-pub fn propose(
-    request: pb::ProposeAllocationsRequest,
-    opts: &SolveOptions,
-) -> Result<pb::ProposeAllocationsResponse, ProposeError> {
-    let started = Instant::now();
-    let req = {
-        let _span = tracing::info_span!("validate").entered();
-        PlanningRequest::try_from(request)?
-    };
-    // A time limit counts from the call, so validation time comes out of it.
-    let adjusted;
-    let opts = match opts.time_limit {
-        Some(limit) => {
-            adjusted = SolveOptions {
-                time_limit: Some(limit.saturating_sub(started.elapsed())),
-                ..opts.clone()
-            };
-            &adjusted
-        }
-        None => opts,
-    };
-    let plan = solve::plan_checked(&req, opts)?;
-    let _span = tracing::info_span!("extract").entered();
-    Ok(to_response(&req, &plan))
-}
-
 /// The tonic service.
 #[derive(Clone)]
 pub struct OptimiserService {
@@ -222,18 +100,18 @@ impl OptimiserService {
 
     fn check_size(&self, r: &pb::ProposeAllocationsRequest) -> Result<(), ProposeError> {
         if r.sessions.len() > self.config.max_sessions {
-            return Err(ProposeError::TooLarge(format!(
-                "{} sessions; the limit is {} per request",
-                r.sessions.len(),
-                self.config.max_sessions
-            )));
+            return Err(ProposeError::TooLarge(SizeLimit {
+                what: "sessions",
+                count: r.sessions.len(),
+                limit: self.config.max_sessions,
+            }));
         }
         if r.patients.len() > self.config.max_patients {
-            return Err(ProposeError::TooLarge(format!(
-                "{} patients; the limit is {} per request",
-                r.patients.len(),
-                self.config.max_patients
-            )));
+            return Err(ProposeError::TooLarge(SizeLimit {
+                what: "patients",
+                count: r.patients.len(),
+                limit: self.config.max_patients,
+            }));
         }
         Ok(())
     }
@@ -247,10 +125,10 @@ impl OptimiserService {
         let place = QueuePlace::enter(&self.metrics);
         if place.depth > self.config.max_queued {
             self.metrics.refused.fetch_add(1, Ordering::Relaxed);
-            return Err(ProposeError::Busy(format!(
-                "{} solves running and {} waiting; retry shortly",
-                self.config.max_concurrent_solves, self.config.max_queued
-            )));
+            return Err(ProposeError::Busy(Queue {
+                running: self.config.max_concurrent_solves,
+                waiting: self.config.max_queued,
+            }));
         }
         let permit = self.slots.clone().acquire_owned().await;
         drop(place);
@@ -264,7 +142,7 @@ impl OptimiserService {
         &self,
         request: pb::ProposeAllocationsRequest,
         deadline: Option<Duration>,
-        progress: Option<solve::ProgressSink>,
+        progress: Option<ProgressSink>,
     ) -> Result<pb::ProposeAllocationsResponse, ProposeError> {
         self.check_size(&request)?;
         let arrived = Instant::now();
@@ -296,7 +174,7 @@ impl OptimiserService {
         request: pb::ProposeAllocationsRequest,
         arrived: Instant,
         deadline: Option<Duration>,
-        progress: Option<solve::ProgressSink>,
+        progress: Option<ProgressSink>,
         why: Arc<AtomicU8>,
     ) -> Result<pb::ProposeAllocationsResponse, ProposeError> {
         let permit = self.slot().await?;
@@ -340,7 +218,7 @@ impl OptimiserService {
                             metrics.observe_solve(started.elapsed().as_secs_f64(), s.relative_gap);
                         }
                     }
-                    Err(e @ (ProposeError::Solve(_) | ProposeError::Internal(_))) => {
+                    Err(e @ (ProposeError::Plan(_) | ProposeError::Internal(_))) => {
                         tracing::warn!(error = %e, "solve failed")
                     }
                     Err(_) => {}
@@ -488,7 +366,7 @@ impl TheatreOptimiser for OptimiserService {
         }
         let (tx, rx) = mpsc::channel(64);
         let progress_tx = tx.clone();
-        let sink: solve::ProgressSink = Arc::new(move |p: solve::Progress| {
+        let sink: ProgressSink = Arc::new(move |p: Progress| {
             let event = pb::ProposeAllocationsEvent {
                 event: Some(pb::propose_allocations_event::Event::Progress(pb::Progress {
                     phase: p.phase.to_string(),
@@ -541,10 +419,11 @@ impl OptimiserService {
         deadline: Option<Duration>,
     ) -> Result<pb::CompareScenariosResponse, ProposeError> {
         if request.scenarios.len() > MAX_SCENARIOS {
-            return Err(ProposeError::TooLarge(format!(
-                "{} scenarios; the limit is {MAX_SCENARIOS} per request",
-                request.scenarios.len()
-            )));
+            return Err(ProposeError::TooLarge(SizeLimit {
+                what: "scenarios",
+                count: request.scenarios.len(),
+                limit: MAX_SCENARIOS,
+            }));
         }
         if let Some(base) = &request.base {
             self.check_size(base)?;
@@ -582,62 +461,6 @@ mod tests {
         let mut r = Request::new(());
         r.metadata_mut().insert("grpc-timeout", value.parse().unwrap());
         r
-    }
-
-    fn violation(field: &str, description: &str) -> FieldViolation {
-        FieldViolation {
-            field: field.to_string(),
-            description: description.to_string(),
-        }
-    }
-
-    #[test]
-    fn a_refusal_lists_every_violation_when_few() {
-        let all: Vec<_> = (0..3)
-            .map(|i| violation(&format!("patients[{i}].id"), "required"))
-            .collect();
-        let (listed, msg) = listed_violations(&all);
-        assert_eq!(listed.len(), 3);
-        assert_eq!(listed[2], ("patients[2].id".to_string(), "required".to_string()));
-        assert_eq!(msg, "invalid request: 3 violation(s); see BadRequest details");
-    }
-
-    #[test]
-    fn a_refusal_lists_the_first_violations_and_counts_the_rest() {
-        let all: Vec<_> = (0..400)
-            .map(|i| violation(&format!("patients[{i}].age_months"), "must be 0 to 300"))
-            .collect();
-        let (listed, msg) = listed_violations(&all);
-        assert_eq!(listed.len(), MAX_LISTED_VIOLATIONS + 1);
-        assert_eq!(listed[MAX_LISTED_VIOLATIONS - 1].0, "patients[99].age_months");
-        assert_eq!(
-            listed[MAX_LISTED_VIOLATIONS],
-            (
-                "request".to_string(),
-                "300 more violation(s) not listed".to_string()
-            )
-        );
-        assert!(
-            msg.contains("400 violation(s)") && msg.contains("first 100"),
-            "{msg}"
-        );
-    }
-
-    #[test]
-    fn long_caller_text_is_cut_and_the_details_stay_small() {
-        let long = "é".repeat(20_000);
-        let all: Vec<_> = (0..50)
-            .map(|i| violation(&format!("policy.overrides[{long}{i}]"), &long))
-            .collect();
-        let (listed, _) = listed_violations(&all);
-        let bytes: usize = listed.iter().map(|(f, d)| f.len() + d.len()).sum();
-        assert!(bytes <= MAX_LISTED_BYTES + 100, "{bytes} bytes listed");
-        assert!(listed.len() < all.len());
-        let (field, description) = &listed[0];
-        assert_eq!(field.chars().count(), MAX_VIOLATION_CHARS + 1);
-        assert!(field.starts_with("policy.overrides[é") && field.ends_with('…'));
-        assert_eq!(description.chars().count(), MAX_VIOLATION_CHARS + 1);
-        assert_eq!(listed.last().unwrap().0, "request");
     }
 
     #[test]

@@ -1,18 +1,35 @@
 //! What-if scenarios: a base request and named deltas a scheduler thinks in (add a Saturday list,
 //! close a theatre for a fortnight, lift a target, accept mutual aid), each expanded into a full
-//! request, planned, and compared with the base: KPIs side by side, deltas, and who gains or loses
-//! a date.
+//! request, planned (by the caller, with [`crate::api::propose`]), and compared with the base:
+//! KPIs side by side, deltas, and who gains or loses a date. The deltas are proto messages
+//! (`Scenario`), so what-if lives behind the API's door.
 
 use std::collections::BTreeSet;
 
 use crate::api::convert::{FieldViolation, InvalidRequest};
 use crate::api::proto as pb;
-use crate::api::service::ProposeError;
+
+/// Why a scenario change cannot be applied to the base request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ChangeError {
+    #[error("empty change")]
+    Empty,
+    #[error("unknown session")]
+    UnknownSession,
+    #[error("unknown patient")]
+    UnknownPatient,
+    #[error("unknown site")]
+    UnknownSite,
+    #[error("close.dates is required")]
+    CloseWithoutDates,
+    #[error("no session of that site/theatre in the date range")]
+    NothingToClose,
+}
 
 /// The base request (named `base`) and one full request per scenario, in order.
 pub fn expand(
     request: &pb::CompareScenariosRequest,
-) -> Result<Vec<(String, pb::ProposeAllocationsRequest)>, ProposeError> {
+) -> Result<Vec<(String, pb::ProposeAllocationsRequest)>, InvalidRequest> {
     let base = request.base.clone().ok_or_else(|| {
         InvalidRequest(vec![FieldViolation {
             field: "base".into(),
@@ -36,10 +53,10 @@ pub fn expand(
         }
         let mut r = base.clone();
         for (j, change) in scenario.changes.iter().enumerate() {
-            if let Err(description) = apply(&mut r, change) {
+            if let Err(e) = apply(&mut r, change) {
                 violations.push(FieldViolation {
                     field: format!("scenarios[{i}].changes[{j}]"),
-                    description,
+                    description: e.to_string(),
                 });
             }
         }
@@ -48,7 +65,7 @@ pub fn expand(
     if violations.is_empty() {
         Ok(out)
     } else {
-        Err(InvalidRequest(violations).into())
+        Err(InvalidRequest(violations))
     }
 }
 
@@ -57,10 +74,10 @@ fn drop_bookings(r: &mut pb::ProposeAllocationsRequest, keep: impl Fn(&pb::Exist
 }
 
 /// Applies one change to a request.
-pub fn apply(r: &mut pb::ProposeAllocationsRequest, change: &pb::ScenarioChange) -> Result<(), String> {
+pub fn apply(r: &mut pb::ProposeAllocationsRequest, change: &pb::ScenarioChange) -> Result<(), ChangeError> {
     use pb::scenario_change::Change;
     let Some(change) = &change.change else {
-        return Err("empty change".into());
+        return Err(ChangeError::Empty);
     };
     match change {
         Change::AddSession(s) => r.sessions.push(s.clone()),
@@ -68,12 +85,12 @@ pub fn apply(r: &mut pb::ProposeAllocationsRequest, change: &pb::ScenarioChange)
             let before = r.sessions.len();
             r.sessions.retain(|s| &s.id != id);
             if r.sessions.len() == before {
-                return Err("unknown session".into());
+                return Err(ChangeError::UnknownSession);
             }
             drop_bookings(r, |b| &b.session_id != id);
         }
         Change::Close(close) => {
-            let range = close.dates.clone().ok_or("close.dates is required")?;
+            let range = close.dates.clone().ok_or(ChangeError::CloseWithoutDates)?;
             let mut closed = BTreeSet::new();
             for s in r.sessions.iter_mut().filter(|s| {
                 s.site_id == close.site_id
@@ -85,7 +102,7 @@ pub fn apply(r: &mut pb::ProposeAllocationsRequest, change: &pb::ScenarioChange)
                 closed.insert(s.id.clone());
             }
             if closed.is_empty() {
-                return Err("no session of that site/theatre in the date range".into());
+                return Err(ChangeError::NothingToClose);
             }
             drop_bookings(r, |b| !closed.contains(&b.session_id));
         }
@@ -94,7 +111,7 @@ pub fn apply(r: &mut pb::ProposeAllocationsRequest, change: &pb::ScenarioChange)
                 .sessions
                 .iter_mut()
                 .find(|s| s.id == edit.session_id)
-                .ok_or("unknown session")?;
+                .ok_or(ChangeError::UnknownSession)?;
             if let Some(v) = &edit.specialty {
                 s.specialty = v.clone();
             }
@@ -110,7 +127,7 @@ pub fn apply(r: &mut pb::ProposeAllocationsRequest, change: &pb::ScenarioChange)
             let before = r.patients.len();
             r.patients.retain(|p| &p.id != id);
             if r.patients.len() == before {
-                return Err("unknown patient".into());
+                return Err(ChangeError::UnknownPatient);
             }
             drop_bookings(r, |b| &b.patient_id != id);
         }
@@ -123,12 +140,12 @@ pub fn apply(r: &mut pb::ProposeAllocationsRequest, change: &pb::ScenarioChange)
         }
         Change::MutualAid(aid) => {
             if !r.sites.iter().any(|s| s.id == aid.site_id) {
-                return Err("unknown site".into());
+                return Err(ChangeError::UnknownSite);
             }
             let all = aid.patient_ids.is_empty();
             let wanted: BTreeSet<&String> = aid.patient_ids.iter().collect();
             if !all && r.patients.iter().filter(|p| wanted.contains(&p.id)).count() != wanted.len() {
-                return Err("unknown patient".into());
+                return Err(ChangeError::UnknownPatient);
             }
             for p in r.patients.iter_mut().filter(|p| all || wanted.contains(&p.id)) {
                 if !p.accepted_site_ids.is_empty() && !p.accepted_site_ids.contains(&aid.site_id) {

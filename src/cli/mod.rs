@@ -11,14 +11,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use theatre_optimiser::api;
 use theatre_optimiser::api::metrics::Metrics;
 use theatre_optimiser::api::proto as pb;
 use theatre_optimiser::api::server::{self, ServerOptions, TlsPaths};
-use theatre_optimiser::api::service::{self, ServiceConfig};
+use theatre_optimiser::api::service::ServiceConfig;
 use theatre_optimiser::api::whatif as scenario;
 use theatre_optimiser::domain::PlanningRequest;
 use theatre_optimiser::io::{import, report, summary};
-use theatre_optimiser::planning::solve::{Progress, ProgressSink, SolveOptions};
+use theatre_optimiser::planning::{Progress, ProgressSink, SolveOptions};
 
 mod bench;
 use theatre_optimiser::synth;
@@ -324,7 +325,7 @@ pub async fn main() -> Result<()> {
                     progress: Some(ticker.sink()),
                     ..SolveOptions::default()
                 };
-                let plan = service::propose(request, &options);
+                let plan = api::propose(request, &options);
                 ticker.finish();
                 plan
             })
@@ -383,9 +384,9 @@ pub async fn main() -> Result<()> {
 }
 
 /// Every violation of a refused request, one a line.
-fn describe(e: service::ProposeError) -> String {
+fn describe(e: api::ProposeError) -> String {
     match e {
-        service::ProposeError::Invalid(inv) => {
+        api::ProposeError::Invalid(inv) => {
             let lines: Vec<String> = inv
                 .0
                 .iter()
@@ -628,16 +629,13 @@ fn read_scenario(path: &Path) -> Result<pb::Scenario> {
 /// Plans every request on up to `available_parallelism` threads, sharing the cores among them.
 fn plan_all(
     requests: Vec<(String, pb::ProposeAllocationsRequest)>,
-) -> Vec<(
-    String,
-    Result<pb::ProposeAllocationsResponse, service::ProposeError>,
-)> {
+) -> Vec<(String, Result<pb::ProposeAllocationsResponse, api::ProposeError>)> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = cores.min(requests.len()).max(1);
     let workers = (cores / threads).max(1);
     let multi = progress_bars();
     let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Result<pb::ProposeAllocationsResponse, service::ProposeError>>>> =
+    let slots: Vec<Mutex<Option<Result<pb::ProposeAllocationsResponse, api::ProposeError>>>> =
         requests.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -652,7 +650,7 @@ fn plan_all(
                     workers: Some(workers),
                     ..SolveOptions::default()
                 };
-                let result = service::propose(request.clone(), &options);
+                let result = api::propose(request.clone(), &options);
                 ticker.finish();
                 *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
             });
@@ -692,7 +690,7 @@ fn whatif(
             .enumerate()
             .map(|(i, p)| format!("  scenarios[{i}] is {}", p.display()))
             .collect();
-        anyhow::anyhow!("{}\n{}", describe(e), files.join("\n"))
+        anyhow::anyhow!("{}\n{}", describe(e.into()), files.join("\n"))
     })?;
     eprintln!(
         "whatif: planning the base and {} scenario(s) ({} patients, {} lists in the base)",

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::domain::plan::{Plan, PlanStatus, SolverStats, StopReason};
 use crate::domain::{PlannerKind, PlanningRequest, SessionIx};
 use crate::planning::baseline;
-use crate::planning::model::highs_run::{self, Control, Incumbent, Stop};
+use crate::planning::model::highs_run::{self, Control, Incumbent, SolverError, Stop};
 use crate::planning::model::{self, Component, ListModel};
 use crate::planning::objective;
 use crate::rules;
@@ -39,15 +39,8 @@ pub struct SolveOptions {
     pub workers: Option<usize>,
 }
 
-/// Why a solve failed outright (bad input is refused before this point).
-#[derive(Debug, thiserror::Error)]
-pub enum SolveError {
-    #[error("solver failure: {0}")]
-    Solver(String),
-}
-
 /// Plans the request with the planner it names.
-pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolveError> {
+pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolverError> {
     let started = Instant::now();
     let emit = |phase: &'static str, objective: f64, bound: f64| {
         if let Some(sink) = &opts.progress {
@@ -171,7 +164,7 @@ fn solve_components(
     deadline: Instant,
     opts: &SolveOptions,
     report: &(dyn Fn(f64, f64) + Sync),
-) -> Result<Vec<ComponentResult>, SolveError> {
+) -> Result<Vec<ComponentResult>, SolverError> {
     let workers = opts
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -195,7 +188,7 @@ fn solve_components(
         let (o, b) = board.iter().fold((0.0, 0.0), |(o, b), (co, cb)| (o + co, b + cb));
         report(constant + o, constant + b);
     };
-    let results: Mutex<Vec<Option<Result<ComponentResult, SolveError>>>> =
+    let results: Mutex<Vec<Option<Result<ComponentResult, SolverError>>>> =
         Mutex::new((0..comps.len()).map(|_| None).collect());
 
     std::thread::scope(|scope| {
@@ -246,7 +239,7 @@ fn solve_one(
     deadline: Instant,
     opts: &SolveOptions,
     on_progress: &(dyn Fn(Incumbent) + Sync),
-) -> Result<ComponentResult, SolveError> {
+) -> Result<ComponentResult, SolverError> {
     let warm_assignment: Vec<(usize, SessionIx)> = comp
         .patients
         .iter()
@@ -268,8 +261,7 @@ fn solve_one(
             } else {
                 1.0
             };
-            crate::planning::model::patterns::solve(req, comp, options, warm, time_limit * share, &control)
-                .map_err(SolveError::Solver)?
+            crate::planning::model::patterns::solve(req, comp, options, warm, time_limit * share, &control)?
         };
         tracing::debug!(
             pairs = comp.pairs,
@@ -359,7 +351,7 @@ fn run_pairs(
     start: &[Option<SessionIx>],
     time_limit: f64,
     control: &Control<'_>,
-) -> Result<PairsRun, SolveError> {
+) -> Result<PairsRun, SolverError> {
     let model = {
         let _span = tracing::trace_span!("build_model", pairs = comp.pairs).entered();
         ListModel::build(req, comp, options)
@@ -369,8 +361,7 @@ fn run_pairs(
     let run = {
         let _span = tracing::trace_span!("highs", pairs = comp.pairs).entered();
         highs_run::run(model.problem, &values, &req.policy.solver, time_limit, control)
-    }
-    .map_err(SolveError::Solver)?;
+    }?;
     tracing::debug!(pairs = comp.pairs, time_limit, stop = ?run.stop, objective = run.objective, bound = run.bound, "component solved by pairs");
     let chosen: Option<Vec<(usize, SessionIx)>> = run.columns.as_ref().map(|cols| {
         model
@@ -472,118 +463,4 @@ fn component_trivial_bound(req: &PlanningRequest, comp: &Component, options: &[V
             }
         })
         .sum()
-}
-
-/// Plans the request and re-checks the plan with the independent checker. A plan the checker
-/// rejects is never returned: the baseline plan is tried instead, and if that fails too the
-/// request fails. Warnings name rule codes and counts only, never patients.
-pub fn plan_checked(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolveError> {
-    checked_with(req, opts, plan)
-}
-
-/// [`plan_checked`] over any planner: `planner` is asked first with the request as it is and, if
-/// the checker rejects that plan, again with the baseline planner.
-fn checked_with(
-    req: &PlanningRequest,
-    opts: &SolveOptions,
-    planner: impl Fn(&PlanningRequest, &SolveOptions) -> Result<Plan, SolveError>,
-) -> Result<Plan, SolveError> {
-    let first = planner(req, opts)?;
-    let violations = crate::check::check(req, &first);
-    if violations.is_empty() {
-        return Ok(first);
-    }
-    tracing::warn!(
-        count = violations.len(),
-        rules = ?rule_codes(&violations),
-        "plan failed the plan checker; falling back to the baseline"
-    );
-    let mut fallback_req = req.clone();
-    fallback_req.planner = PlannerKind::Baseline;
-    let fallback = planner(&fallback_req, opts)?;
-    let fallback_violations = crate::check::check(req, &fallback);
-    if fallback_violations.is_empty() {
-        Ok(fallback)
-    } else {
-        tracing::error!(
-            count = fallback_violations.len(),
-            rules = ?rule_codes(&fallback_violations),
-            "the baseline plan failed the plan checker too; no plan is returned"
-        );
-        Err(SolveError::Solver(format!(
-            "no plan passed the plan checker ({} violations)",
-            violations.len()
-        )))
-    }
-}
-
-/// The distinct rule codes of a checker's findings: what a log line may say of them.
-fn rule_codes(violations: &[crate::check::Violation]) -> std::collections::BTreeSet<&'static str> {
-    violations.iter().map(|v| v.rule.code()).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::synth::{generate, Scale};
-
-    fn request() -> PlanningRequest {
-        PlanningRequest::try_from(generate(Scale::Theatre, 3)).unwrap()
-    }
-
-    /// A planner whose plans lose one allocated patient (neither on a list nor reported) when it
-    /// plans with a planner in `broken`.
-    fn losing(
-        broken: &'static [PlannerKind],
-    ) -> impl Fn(&PlanningRequest, &SolveOptions) -> Result<Plan, SolveError> {
-        move |req, opts| {
-            let mut plan = plan(req, opts)?;
-            if broken.contains(&req.planner) {
-                let list = plan.lists.iter_mut().find(|l| !l.cases.is_empty()).unwrap();
-                let case = list.cases.pop().unwrap();
-                plan.assignment[case.patient] = None;
-            }
-            Ok(plan)
-        }
-    }
-
-    #[test]
-    fn a_plan_the_checker_rejects_gives_way_to_the_checked_baseline() {
-        let req = request();
-        let opts = SolveOptions::default();
-        assert_eq!(req.planner, PlannerKind::Optimiser);
-        let broken = losing(&[PlannerKind::Optimiser])(&req, &opts).unwrap();
-        assert!(
-            !crate::check::check(&req, &broken).is_empty(),
-            "the broken plan must be caught"
-        );
-
-        let plan = checked_with(&req, &opts, losing(&[PlannerKind::Optimiser])).unwrap();
-        assert_eq!(plan.planner, PlannerKind::Baseline);
-        assert!(crate::check::check(&req, &plan).is_empty());
-        let mut baseline_req = req.clone();
-        baseline_req.planner = PlannerKind::Baseline;
-        assert_eq!(
-            plan.assignment,
-            super::plan(&baseline_req, &opts).unwrap().assignment
-        );
-    }
-
-    #[test]
-    fn when_no_plan_passes_the_checker_the_request_fails() {
-        let req = request();
-        let opts = SolveOptions::default();
-        let both = losing(&[PlannerKind::Optimiser, PlannerKind::Baseline]);
-        let err = checked_with(&req, &opts, both).unwrap_err();
-        assert!(err.to_string().contains("plan checker"), "{err}");
-    }
-
-    #[test]
-    fn a_checked_plan_is_returned_as_it_is() {
-        let req = request();
-        let opts = SolveOptions::default();
-        let plan = plan_checked(&req, &opts).unwrap();
-        assert_eq!(plan.planner, PlannerKind::Optimiser);
-        assert!(crate::check::check(&req, &plan).is_empty());
-    }
 }

@@ -1,8 +1,8 @@
 //! Plan quality and invariants: optimiser against the baseline and a brute-force optimum,
 //! determinism, locked bookings, and the checker on every plan.
 
+use theatre_optimiser::api::propose;
 use theatre_optimiser::api::proto as pb;
-use theatre_optimiser::api::service::propose;
 use theatre_optimiser::domain::{PlannerKind, PlanningRequest};
 use theatre_optimiser::planning::objective::evaluate;
 use theatre_optimiser::planning::solve::{plan, SolveOptions};

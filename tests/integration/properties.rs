@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
+use theatre_optimiser::api::propose;
 use theatre_optimiser::api::proto as pb;
-use theatre_optimiser::api::service::propose;
 use theatre_optimiser::check::check;
 use theatre_optimiser::domain::plan::Plan;
 use theatre_optimiser::domain::{PlannerKind, PlanningRequest};

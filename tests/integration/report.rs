@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use theatre_optimiser::api::propose;
 use theatre_optimiser::api::proto as pb;
-use theatre_optimiser::api::service::propose;
 use theatre_optimiser::api::whatif as scenario;
 use theatre_optimiser::domain::PlanningRequest;
 use theatre_optimiser::io::import::{self, Source, Sources};
 use theatre_optimiser::io::report;
-use theatre_optimiser::planning::solve::SolveOptions;
+use theatre_optimiser::planning::SolveOptions;
 
 use crate::support::{assert_valid, sample};
 

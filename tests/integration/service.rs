@@ -17,10 +17,9 @@ use theatre_optimiser::api::metrics::Metrics;
 use theatre_optimiser::api::proto as pb;
 use theatre_optimiser::api::proto::theatre_optimiser_client::TheatreOptimiserClient;
 use theatre_optimiser::api::server::{ServerOptions, TlsPaths};
-use theatre_optimiser::api::service::{
-    self, OptimiserService, Planner, ProposeError, ServiceConfig, MAX_SCENARIOS,
-};
-use theatre_optimiser::planning::solve::{SolveError, SolveOptions};
+use theatre_optimiser::api::service::{OptimiserService, Planner, ServiceConfig, MAX_SCENARIOS};
+use theatre_optimiser::api::{self, ProposeError};
+use theatre_optimiser::planning::{PlanError, SolveOptions, SolverError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic::Code;
@@ -837,7 +836,7 @@ async fn logs_of_a_full_solve_at_trace_name_no_patient_and_no_patient_date() {
     let offline = request.clone();
     let plan = std::thread::spawn(move || {
         let _span = tracing::info_span!("offline_solve").entered();
-        service::propose(offline, &SolveOptions::default())
+        api::propose(offline, &SolveOptions::default())
     })
     .join()
     .unwrap()
@@ -930,10 +929,10 @@ async fn a_panicking_or_failing_solve_answers_internal_and_the_server_keeps_serv
             .fetch_add(1, Ordering::SeqCst)
         {
             0 => panic!("boom on {}", request.patients[0].id),
-            1 => Err(ProposeError::Solve(SolveError::Solver(
-                "HiGHS stopped with status SolveError".into(),
-            ))),
-            _ => service::propose(request, opts),
+            1 => Err(ProposeError::Plan(PlanError::Solver(SolverError::Stopped(
+                highs::HighsModelStatus::SolveError,
+            )))),
+            _ => api::propose(request, opts),
         },
     );
     // One slot and no queue: a leaked permit after the panic would refuse the next request.

@@ -272,7 +272,7 @@ fn request_and_response_round_trip_through_canonical_json() {
         request
     );
 
-    let response = theatre_optimiser::api::service::propose(request, &Default::default()).unwrap();
+    let response = theatre_optimiser::api::propose(request, &Default::default()).unwrap();
     let text = serde_json::to_string(&response).unwrap();
     let back: pb::ProposeAllocationsResponse = serde_json::from_str(&text).unwrap();
     assert_eq!(back, response);

@@ -35,6 +35,28 @@ pub struct RunResult {
     pub stop: Stop,
 }
 
+/// Why HiGHS gave no answer for a component.
+#[derive(Debug, thiserror::Error)]
+pub enum SolverError {
+    /// good_lp could not hand the model to HiGHS.
+    #[error("model rejected by HiGHS: {0}")]
+    Rejected(good_lp::ResolutionError),
+    #[error("HiGHS failed: {0:?}")]
+    Failed(highs::HighsStatus),
+    /// Infeasible or unbounded: never for a model built from a valid request.
+    #[error("HiGHS reports the model {0:?}")]
+    Unsolvable(HighsModelStatus),
+    #[error("HiGHS stopped with status {0:?}")]
+    Stopped(HighsModelStatus),
+    /// The restricted master LP of price-and-branch could not be handed to HiGHS.
+    #[error("master LP rejected: {0}")]
+    MasterRejected(good_lp::ResolutionError),
+    #[error("master LP failed: {0:?}")]
+    MasterFailed(highs::HighsStatus),
+    #[error("master LP stopped with status {0:?}")]
+    MasterStopped(HighsModelStatus),
+}
+
 /// Where the callback reads the stop signals and writes progress.
 pub struct Control<'a> {
     pub cancel: &'a AtomicBool,
@@ -82,10 +104,8 @@ pub fn run(
     settings: &SolverSettings,
     time_limit: f64,
     control: &Control<'_>,
-) -> Result<RunResult, String> {
-    let mut model = problem
-        .try_into_inner()
-        .map_err(|e| format!("model rejected by HiGHS: {e}"))?;
+) -> Result<RunResult, SolverError> {
+    let mut model = problem.try_into_inner().map_err(SolverError::Rejected)?;
     model.make_quiet();
     model.set_option("time_limit", time_limit.max(0.001));
     model.set_option("mip_rel_gap", settings.relative_gap);
@@ -113,7 +133,7 @@ pub fn run(
         }
     }
 
-    let solved = model.try_solve().map_err(|e| format!("HiGHS failed: {e:?}"))?;
+    let solved = model.try_solve().map_err(SolverError::Failed)?;
     let status = solved.status();
     let stop = match status {
         HighsModelStatus::Optimal | HighsModelStatus::ObjectiveBound | HighsModelStatus::ObjectiveTarget => {
@@ -127,9 +147,9 @@ pub fn run(
         HighsModelStatus::Infeasible
         | HighsModelStatus::UnboundedOrInfeasible
         | HighsModelStatus::Unbounded => {
-            return Err(format!("HiGHS reports the model {status:?}"));
+            return Err(SolverError::Unsolvable(status));
         }
-        other => return Err(format!("HiGHS stopped with status {other:?}")),
+        other => return Err(SolverError::Stopped(other)),
     };
     let feasible = solved.primal_solution_status() == highs::HighsSolutionStatus::Feasible;
     let bound = solved

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use good_lp::{variable, Constraint, Expression, ProblemVariables, SolverModel, Variable};
 
-use super::highs_run::{self, Control, Stop};
+use super::highs_run::{self, Control, SolverError, Stop};
 use super::{pair_coefficient, Component};
 use crate::domain::{PatientIx, PlanningRequest, SessionIx};
 use crate::planning::objective::utilisation_floor;
@@ -451,7 +451,7 @@ pub fn solve(
     warm: &[Option<SessionIx>],
     time_limit: f64,
     control: &Control<'_>,
-) -> Result<PatternOutcome, String> {
+) -> Result<PatternOutcome, SolverError> {
     let started = Instant::now();
     let in_comp: HashSet<PatientIx> = comp.patients.iter().copied().collect();
     let pinned = pinned_patients(req, comp);
@@ -762,12 +762,12 @@ impl LpMaster {
         pool: &[Pattern],
         pinned: &HashSet<PatientIx>,
         large: bool,
-    ) -> Result<LpMaster, String> {
+    ) -> Result<LpMaster, SolverError> {
         let master = build_master(comp, lists, pool, pinned, false);
         let mut model = master
             .problem
             .try_into_inner()
-            .map_err(|e| format!("master LP rejected: {e}"))?;
+            .map_err(SolverError::MasterRejected)?;
         model.make_quiet();
         model.set_option("threads", req.policy.solver.threads as i32);
         model.set_option("random_seed", req.policy.solver.random_seed as i32);
@@ -825,13 +825,11 @@ impl LpMaster {
     }
 
     /// Solves the LP: its value and the duals of the patient rows, in component order.
-    fn solve(&mut self) -> Result<(f64, Vec<f64>, Vec<f64>), String> {
+    fn solve(&mut self) -> Result<(f64, Vec<f64>, Vec<f64>), SolverError> {
         let model = self.model.take().expect("master model");
-        let solved = model
-            .try_solve()
-            .map_err(|e| format!("master LP failed: {e:?}"))?;
+        let solved = model.try_solve().map_err(SolverError::MasterFailed)?;
         if solved.status() != highs::HighsModelStatus::Optimal {
-            return Err(format!("master LP stopped with status {:?}", solved.status()));
+            return Err(SolverError::MasterStopped(solved.status()));
         }
         let value = solved.objective_value();
         let solution = solved.get_solution();
@@ -853,7 +851,7 @@ fn solve_master_mip(
     warm: &HashSet<(SessionIx, Vec<PatientIx>)>,
     time_limit: f64,
     control: &Control<'_>,
-) -> Result<(Vec<(PatientIx, SessionIx)>, f64, f64, Stop), String> {
+) -> Result<(Vec<(PatientIx, SessionIx)>, f64, f64, Stop), SolverError> {
     let master = build_master(comp, lists, pool, pinned, true);
     let start: Vec<f64> = pool
         .iter()
