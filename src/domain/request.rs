@@ -195,6 +195,19 @@ impl PlanningRequest {
         i64::from(session.minutes) - i64::from(session.reserved_minutes) + bonus
     }
 
+    /// [`PlanningRequest::case_capacity`] widened so that the list's pinned bookings always fit:
+    /// a pinned booking stays on its list even when the list is too short for it (it is then
+    /// reported as a conflict), and no other case may join such a list.
+    pub fn effective_capacity(&self, s: SessionIx) -> i64 {
+        let pinned_load: i64 = self
+            .bookings
+            .iter()
+            .filter(|b| b.session == s && self.is_pinned(b))
+            .map(|b| self.case_load(b.patient))
+            .sum();
+        self.case_capacity(s).max(pinned_load)
+    }
+
     /// Minutes one case takes from `case_capacity`: its own and a turnaround.
     pub fn case_load(&self, p: PatientIx) -> i64 {
         i64::from(self.patients[p].minutes) + i64::from(self.policy.lists.turnaround_minutes)

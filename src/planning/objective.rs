@@ -1,11 +1,13 @@
-//! The plan's value under the policy (issue 4 objective), shared by every planner so that plans from
-//! different planners are compared on one scale. Higher is better.
+//! The plan's value under the policy, shared by every planner so that plans from different
+//! planners are compared on one scale. Higher is better. Every term is computed here and only
+//! here; the model and the solver call these functions (docs/model.md, "Objective").
 //!
 //! value = Σ booked  weight[p]·(1 + weeks_waited(p)/wait_scale)·(1 − earliness·days_ahead(s)/horizon)
 //!       − breach · #(patients booked after, or left unbooked with, a due date inside the horizon)
-//!       − shortfall · Σ lists with cases max(0, target − cases)
+//!       − Σ lists with cases list_penalty(s)
 //!       − move · #(OFFERED bookings moved or dropped)
-//!       − under_utilisation · Σ lists with cases max(0, target·minutes − booked − reserved)
+//!
+//! list_penalty(s) = shortfall · max(0, target − cases) + under_utilisation · max(0, floor − reserved − touch)
 
 use crate::domain::{PatientIx, PlanningRequest, SessionIx};
 
@@ -36,6 +38,61 @@ pub fn utilisation_floor(req: &PlanningRequest, s: SessionIx) -> f64 {
     req.policy.lists.utilisation_target * f64::from(req.sessions[s].minutes)
 }
 
+/// A list's cost terms, looked up once: the cases-per-list target, the utilisation floor and the
+/// reserved minutes, with the policy's weights. Pricing evaluates the penalty for thousands of
+/// (cases, minutes) states of one list, so it holds these rather than look them up each time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ListCosts {
+    /// Cases-per-list target (0: none).
+    pub target: u32,
+    /// `utilisation_target × minutes`.
+    pub floor: f64,
+    /// Minutes reserved for cases outside the pool; they count as used.
+    pub reserved: f64,
+    shortfall_weight: f64,
+    under_weight: f64,
+}
+
+impl ListCosts {
+    /// The cost terms of list `s`.
+    pub fn of(req: &PlanningRequest, s: SessionIx) -> ListCosts {
+        let o = &req.policy.objective;
+        ListCosts {
+            target: req.cases_target(s),
+            floor: utilisation_floor(req, s),
+            reserved: f64::from(req.sessions[s].reserved_minutes),
+            shortfall_weight: o.cases_per_list_shortfall,
+            under_weight: o.under_utilisation,
+        }
+    }
+
+    /// Cases short of the target with `cases` cases on the list.
+    pub fn cases_short(&self, cases: u32) -> u32 {
+        self.target.saturating_sub(cases)
+    }
+
+    /// Minutes short of the utilisation floor with `touch_minutes` of cases on the list (the
+    /// reserved minutes count as used).
+    pub fn minutes_under(&self, touch_minutes: f64) -> f64 {
+        (self.floor - self.reserved - touch_minutes).max(0.0)
+    }
+
+    /// The list penalty of a list with `cases` cases taking `touch_minutes`: shortfall and
+    /// under-use, weighted; an empty list costs nothing.
+    pub fn penalty(&self, cases: u32, touch_minutes: f64) -> f64 {
+        if cases == 0 {
+            return 0.0;
+        }
+        self.shortfall_weight * f64::from(self.cases_short(cases))
+            + self.under_weight * self.minutes_under(touch_minutes)
+    }
+}
+
+/// The list penalty of list `s` with `cases` cases taking `touch_minutes` (see [`ListCosts`]).
+pub fn list_penalty(req: &PlanningRequest, s: SessionIx, cases: u32, touch_minutes: f64) -> f64 {
+    ListCosts::of(req, s).penalty(cases, touch_minutes)
+}
+
 /// The value of a whole plan given each patient's list (`None`: unbooked).
 pub fn evaluate(req: &PlanningRequest, assignment: &[Option<SessionIx>]) -> f64 {
     let o = &req.policy.objective;
@@ -53,13 +110,7 @@ pub fn evaluate(req: &PlanningRequest, assignment: &[Option<SessionIx>]) -> f64 
         }
     }
     for s in 0..req.sessions.len() {
-        if cases[s] == 0 {
-            continue;
-        }
-        let target = req.cases_target(s);
-        value -= o.cases_per_list_shortfall * f64::from(target.saturating_sub(cases[s]));
-        let used = f64::from(minutes[s] + req.sessions[s].reserved_minutes);
-        value -= o.under_utilisation * (utilisation_floor(req, s) - used).max(0.0);
+        value -= list_penalty(req, s, cases[s], f64::from(minutes[s]));
     }
     for b in &req.bookings {
         if !req.is_pinned(b) && assignment[b.patient] != Some(b.session) {

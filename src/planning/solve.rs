@@ -387,13 +387,7 @@ fn valid_allocation(req: &PlanningRequest, comp: &Component, chosen: &[(usize, S
             .filter(|(_, t)| *t == s)
             .map(|(p, _)| req.case_load(*p))
             .sum();
-        let pinned: i64 = req
-            .bookings
-            .iter()
-            .filter(|b| b.session == s && req.is_pinned(b))
-            .map(|b| req.case_load(b.patient))
-            .sum();
-        load <= req.case_capacity(s).max(pinned)
+        load <= req.effective_capacity(s)
     })
 }
 
@@ -427,7 +421,6 @@ fn component_value(
     options: &[Vec<SessionIx>],
     a: &[Option<SessionIx>],
 ) -> f64 {
-    let o = &req.policy.objective;
     let mut value = 0.0;
     let mut cases = std::collections::HashMap::<SessionIx, (u32, u32)>::new();
     for &p in &comp.patients {
@@ -439,9 +432,7 @@ fn component_value(
         }
     }
     for (&s, &(n, minutes)) in &cases {
-        value -= o.cases_per_list_shortfall * f64::from(req.cases_target(s).saturating_sub(n));
-        let used = f64::from(minutes + req.sessions[s].reserved_minutes);
-        value -= o.under_utilisation * (objective::utilisation_floor(req, s) - used).max(0.0);
+        value -= objective::list_penalty(req, s, n, f64::from(minutes));
     }
     value
 }

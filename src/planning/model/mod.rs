@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use good_lp::{variable, Expression, ProblemVariables, SolverModel, Variable};
 
 use crate::domain::{PatientIx, PlanningRequest, SessionIx};
-use crate::planning::objective::{booking_value, unbooked_cost, utilisation_floor};
+use crate::planning::objective::{booking_value, unbooked_cost, ListCosts};
 
 /// Patients and lists that share no eligible pair with the rest of the request.
 #[derive(Debug, Clone, PartialEq)]
@@ -167,13 +167,7 @@ impl ListModel {
             // capacity: Σ_p (minutes[p] + turnaround)·x[p,s] ≤ free[s]·y[s] — cases and changeovers
             // fit in the list's minutes less reserved time (pinned cases always fit: free is widened
             // to hold them).
-            let pinned_load: i64 = req
-                .bookings
-                .iter()
-                .filter(|b| b.session == s && req.is_pinned(b))
-                .map(|b| req.case_load(b.patient))
-                .sum();
-            let free = req.case_capacity(s).max(pinned_load) as f64;
+            let free = req.effective_capacity(s) as f64;
             let load: Expression = cases.iter().map(|&(p, v)| req.case_load(p) as f64 * v).sum();
             match list_vars.get(&s) {
                 Some(&(y, short, under)) => {
@@ -196,7 +190,8 @@ impl ListModel {
                             .iter()
                             .map(|&(p, v)| f64::from(req.patients[p].minutes) * v)
                             .sum();
-                        let floor = utilisation_floor(req, s) - f64::from(req.sessions[s].reserved_minutes);
+                        let costs = ListCosts::of(req, s);
+                        let floor = costs.floor - costs.reserved;
                         problem.add_constraint((under + touch - floor * y).geq(0.0));
                         constraints += 1;
                     }
@@ -233,19 +228,19 @@ impl ListModel {
         for &(s, _, short, under) in &self.lists {
             let (n, minutes) = cases.get(&s).copied().unwrap_or_default();
             let kept = n > 0;
+            let costs = ListCosts::of(req, s);
             values.push(f64::from(u8::from(kept)));
             if short.is_some() {
                 let gap = if kept {
-                    f64::from(req.cases_target(s).saturating_sub(n))
+                    f64::from(costs.cases_short(n))
                 } else {
                     0.0
                 };
                 values.push(gap);
             }
             if under.is_some() {
-                let used = f64::from(minutes + req.sessions[s].reserved_minutes);
                 let gap = if kept {
-                    (utilisation_floor(req, s) - used).max(0.0)
+                    costs.minutes_under(f64::from(minutes))
                 } else {
                     0.0
                 };

@@ -19,7 +19,7 @@ use good_lp::{variable, Constraint, Expression, ProblemVariables, SolverModel, V
 use super::highs_run::{self, Control, SolverError, Stop};
 use super::{pair_coefficient, Component};
 use crate::domain::{PatientIx, PlanningRequest, SessionIx};
-use crate::planning::objective::utilisation_floor;
+use crate::planning::objective::ListCosts;
 
 /// One list's set of cases, with its exact value.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,27 +69,19 @@ struct ListData {
     pinned: Vec<PatientIx>,
     /// Other eligible patients.
     candidates: Vec<PatientIx>,
+    /// Minutes for cases and changeovers, pinned cases always fitting
+    /// ([`PlanningRequest::effective_capacity`]).
     capacity: i64,
-    target: u32,
-    floor: f64,
+    /// The list's cost terms (target, floor, reserved minutes).
+    costs: ListCosts,
     /// Objective coefficient c[p,s] of every patient that may go on the list.
     coef: HashMap<PatientIx, f64>,
-}
-
-fn list_penalty(req: &PlanningRequest, l: &ListData, count: u32, touch: f64) -> f64 {
-    if count == 0 {
-        return 0.0;
-    }
-    let o = &req.policy.objective;
-    let reserved = f64::from(req.sessions[l.session].reserved_minutes);
-    o.cases_per_list_shortfall * f64::from(l.target.saturating_sub(count))
-        + o.under_utilisation * (l.floor - reserved - touch).max(0.0)
 }
 
 fn pattern_value(req: &PlanningRequest, l: &ListData, patients: &[PatientIx]) -> f64 {
     let gain: f64 = patients.iter().map(|p| l.coef[p]).sum();
     let touch: f64 = patients.iter().map(|&p| f64::from(req.patients[p].minutes)).sum();
-    gain - list_penalty(req, l, patients.len() as u32, touch)
+    gain - l.costs.penalty(patients.len() as u32, touch)
 }
 
 fn gcd(a: i64, b: i64) -> i64 {
@@ -113,7 +105,7 @@ fn price_list(
     let t = i64::from(req.policy.lists.turnaround_minutes);
     let forced_load: i64 = l.pinned.iter().map(|&p| req.case_load(p)).sum();
     let forced_profit: f64 = l.pinned.iter().map(|p| l.coef[p] - price[p]).sum();
-    let capacity = l.capacity.max(forced_load);
+    let capacity = l.capacity;
     // Items that could ever help: a case can at best save one shortfall case and its minutes of
     // under-utilisation, so lower profits never enter an optimal pattern.
     let items: Vec<(PatientIx, i64, f64)> = l
@@ -169,7 +161,7 @@ fn price_list(
             }
             let count = forced_n + n as u32;
             let touch = forced_touch + (c as i64 * g - t * n as i64) as f64;
-            let total = forced_profit + v - list_penalty(req, l, count, touch);
+            let total = forced_profit + v - l.costs.penalty(count, touch);
             if total > best.0 + 1e-12 {
                 best = (total, c, n);
             }
@@ -422,9 +414,8 @@ fn list_data(
             session: s,
             pinned: vec![],
             candidates: vec![],
-            capacity: req.case_capacity(s),
-            target: req.cases_target(s),
-            floor: utilisation_floor(req, s),
+            capacity: req.effective_capacity(s),
+            costs: ListCosts::of(req, s),
             coef: HashMap::new(),
         })
         .collect();
