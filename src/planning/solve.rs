@@ -252,7 +252,7 @@ fn solve_one(
         deadline,
         on_progress,
     };
-    let (chosen, run_bound, stop, variables, constraints) = if req.policy.solver.pattern_generation {
+    let run = if req.policy.solver.pattern_generation {
         let started = Instant::now();
         let out = {
             let _span = tracing::trace_span!("patterns", pairs = comp.pairs).entered();
@@ -280,7 +280,7 @@ fn solve_one(
         if out.stop != Stop::Optimal
             && out.stop != Stop::Cancelled
             && comp.pairs <= PAIR_PROOF_MAX_PAIRS
-            && remaining > 0.05
+            && remaining > MIN_PAIR_PROOF_SECONDS
         {
             // Not proven: the exact pair model finishes the proof (or improves the plan) from the
             // pattern plan, in the remaining time. Both bounds are valid; the smaller is kept.
@@ -291,8 +291,8 @@ fn solve_one(
             for &(p, s) in &out.assignment {
                 start[p] = Some(s);
             }
-            let (pairs_chosen, pairs_bound, pairs_stop, _, _) =
-                run_pairs(req, comp, options, &start, remaining, &control)?;
+            let pairs = run_pairs(req, comp, options, &start, remaining, &control)?;
+            let (pairs_chosen, pairs_bound, pairs_stop) = (pairs.chosen, pairs.bound, pairs.stop);
             let pattern_value = assignment_value(req, comp, options, &out.assignment);
             let better = pairs_chosen.filter(|c| {
                 valid_allocation(req, comp, c)
@@ -307,16 +307,28 @@ fn solve_one(
             } else {
                 pairs_stop
             };
-            (Some(chosen), bound, stop, out.columns, out.rows)
+            ModelRun {
+                chosen: Some(chosen),
+                bound,
+                stop,
+                variables: out.columns,
+                constraints: out.rows,
+            }
         } else {
-            (Some(out.assignment), out.bound, out.stop, out.columns, out.rows)
+            ModelRun {
+                chosen: Some(out.assignment),
+                bound: out.bound,
+                stop: out.stop,
+                variables: out.columns,
+                constraints: out.rows,
+            }
         }
     } else {
         run_pairs(req, comp, options, warm, time_limit, &control)?
     };
-    let bound = run_bound.min(trivial).max(warm_obj);
+    let bound = run.bound.min(trivial).max(warm_obj);
     // Keep the solver's plan only if it is a valid allocation at least as good as the warm start.
-    let assignment = match chosen {
+    let assignment = match run.chosen {
         Some(c)
             if valid_allocation(req, comp, &c)
                 && assignment_value(req, comp, options, &c) >= warm_obj - 1e-7 =>
@@ -328,9 +340,9 @@ fn solve_one(
     Ok(ComponentResult {
         assignment,
         bound,
-        stop,
-        variables,
-        constraints,
+        stop: run.stop,
+        variables: run.variables,
+        constraints: run.constraints,
     })
 }
 
@@ -340,8 +352,21 @@ const PATTERN_SHARE: f64 = 0.8;
 /// Components larger than this keep all their time for price-and-branch: the pair model cannot
 /// improve their bound in the time left (measured on the trust instance).
 const PAIR_PROOF_MAX_PAIRS: usize = 5_000;
+/// The pair model is not started with less time left than this, seconds: HiGHS would only spend
+/// it in presolve.
+const MIN_PAIR_PROOF_SECONDS: f64 = 0.05;
 
-type PairsRun = (Option<Vec<(usize, SessionIx)>>, f64, Stop, usize, usize);
+/// One model's answer for a component, in model terms.
+struct ModelRun {
+    /// The allocation HiGHS found (rounded), if any.
+    chosen: Option<Vec<(usize, SessionIx)>>,
+    /// Proven upper bound.
+    bound: f64,
+    stop: Stop,
+    /// Size of the model (for price-and-branch: columns and rows of its master).
+    variables: usize,
+    constraints: usize,
+}
 
 /// Solves a component with the pair model, from `start`.
 fn run_pairs(
@@ -351,7 +376,7 @@ fn run_pairs(
     start: &[Option<SessionIx>],
     time_limit: f64,
     control: &Control<'_>,
-) -> Result<PairsRun, SolverError> {
+) -> Result<ModelRun, SolverError> {
     let model = {
         let _span = tracing::trace_span!("build_model", pairs = comp.pairs).entered();
         ListModel::build(req, comp, options)
@@ -372,7 +397,13 @@ fn run_pairs(
             .map(|(&(p, s, _), _)| (p, s))
             .collect()
     });
-    Ok((chosen, run.bound, run.stop, variables, constraints))
+    Ok(ModelRun {
+        chosen,
+        bound: run.bound,
+        stop: run.stop,
+        variables,
+        constraints,
+    })
 }
 
 /// One list per patient, capacity respected (rounded values re-checked).

@@ -97,6 +97,12 @@ extern "C" fn callback(
     }
 }
 
+/// The shortest time limit handed to HiGHS, seconds (HiGHS refuses a limit of 0).
+const MIN_TIME_LIMIT: f64 = 0.001;
+/// HiGHS's absolute MIP gap: objective values are sums of weights of order 1, so a gap under
+/// 1e-6 is rounding, not a better plan.
+const MIP_ABSOLUTE_GAP: f64 = 1e-6;
+
 /// Solves the model with HiGHS, starting from `warm_start`.
 pub fn run(
     problem: good_lp::solvers::highs::HighsProblem,
@@ -107,9 +113,9 @@ pub fn run(
 ) -> Result<RunResult, SolverError> {
     let mut model = problem.try_into_inner().map_err(SolverError::Rejected)?;
     model.make_quiet();
-    model.set_option("time_limit", time_limit.max(0.001));
+    model.set_option("time_limit", time_limit.max(MIN_TIME_LIMIT));
     model.set_option("mip_rel_gap", settings.relative_gap);
-    model.set_option("mip_abs_gap", 1e-6);
+    model.set_option("mip_abs_gap", MIP_ABSOLUTE_GAP);
     model.set_option("threads", settings.threads as i32);
     model.set_option("random_seed", settings.random_seed as i32);
     model.set_option("parallel", "off");

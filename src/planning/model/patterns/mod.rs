@@ -68,6 +68,11 @@ pub(super) const WARMUP_ITERATIONS: usize = 500;
 pub(super) const WARMUP_FIRST_STEP: f64 = 0.5;
 
 pub(super) const WARMUP_PATIENCE: i32 = 5;
+/// The warm-up stops when its step factor falls below this: the prices no longer move.
+pub(super) const WARMUP_MIN_STEP: f64 = 1e-3;
+/// Seconds the restricted master MIP always gets, even when pricing used up the component's time:
+/// it turns the pool into a plan (from the warm start at worst).
+const MIN_MIP_SECONDS: f64 = 0.05;
 
 /// Solves one component by price-and-branch within `time_limit` seconds.
 pub fn solve(
@@ -281,7 +286,7 @@ pub fn solve(
     tracing::trace!(rounded = rounded_value, warm = warm_value, "LP rounding");
 
     // The restricted master as a MIP, from the better start.
-    let remaining = (time_limit - started.elapsed().as_secs_f64()).max(0.05);
+    let remaining = (time_limit - started.elapsed().as_secs_f64()).max(MIN_MIP_SECONDS);
     let mip = solve_master_mip(
         req,
         comp,

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::super::highs_run::Control;
 use super::pricing::{price_list, ListData};
-use super::{WARMUP_FIRST_STEP, WARMUP_ITERATIONS, WARMUP_PATIENCE};
+use super::{WARMUP_FIRST_STEP, WARMUP_ITERATIONS, WARMUP_MIN_STEP, WARMUP_PATIENCE};
 use crate::domain::{PatientIx, PlanningRequest};
 
 /// Where the subgradient warm-up left the prices.
@@ -40,7 +40,7 @@ pub(super) fn lagrangian_warmup(
     let mut step = WARMUP_FIRST_STEP;
     let mut since_better = 0;
     let mut used: HashMap<PatientIx, i32> = HashMap::with_capacity(patients.len());
-    while best.iterations < WARMUP_ITERATIONS && step > 1e-3 {
+    while best.iterations < WARMUP_ITERATIONS && step > WARMUP_MIN_STEP {
         if Instant::now() >= until
             || Instant::now() >= control.deadline
             || control.cancel.load(std::sync::atomic::Ordering::Relaxed)
