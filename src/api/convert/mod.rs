@@ -1,6 +1,12 @@
-//! The API boundary: proto <-> domain. Nothing below this module sees a proto type.
+//! Proto <-> domain, in both directions: `request` turns a proto request into a validated
+//! [`crate::domain::PlanningRequest`] (every violation at once, `violations`; the policy and its
+//! overrides, `policy`), `response` turns a plan into the proto response.
 
+mod policy;
 pub mod request;
 pub mod response;
+mod violations;
 
-pub use request::{FieldViolation, InvalidRequest};
+pub use violations::{
+    FieldViolation, InvalidRequest, MAX_AGE_MONTHS, MAX_DAYS_AHEAD, MAX_MINUTES, MAX_TEXT_LEN,
+};

@@ -1,0 +1,176 @@
+//! How validation reports: one [`FieldViolation`] per bad field, with the JSON path of the field,
+//! all of them at once in an [`InvalidRequest`]; the limits every request is held to; and the
+//! field checks the conversions share.
+
+use std::collections::HashMap;
+
+use crate::domain::Date;
+
+/// One bad field: its JSON path (e.g. `patients[12].age_months`) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid request: {} violation(s), first at {}", .0.len(), .0.first().map_or("", |v| v.field.as_str()))]
+pub struct InvalidRequest(pub Vec<FieldViolation>);
+
+/// Longest accepted id or code.
+pub const MAX_TEXT_LEN: usize = 128;
+
+/// Earliest and latest accepted dates.
+const MIN_DATE: (i32, u32, u32) = (1900, 1, 1);
+
+const MAX_DATE: (i32, u32, u32) = (2200, 12, 31);
+
+/// Sessions may be planned at most this many days ahead.
+pub const MAX_DAYS_AHEAD: i64 = 730;
+
+/// Longest list or case, minutes.
+pub const MAX_MINUTES: i32 = 24 * 60;
+
+/// Oldest accepted age, months.
+pub const MAX_AGE_MONTHS: i32 = 130 * 12;
+
+#[derive(Default)]
+pub(super) struct Violations(pub(super) Vec<FieldViolation>);
+
+/// `text` has exactly the shape of `pattern`, where `N` is an ASCII digit and anything else
+/// stands for itself: `2026-12-01` fits `NNNN-NN-NN`, `+2026-12-1` and `2026-12- 5` do not.
+pub(super) fn digits_in_shape(text: &str, pattern: &str) -> bool {
+    text.len() == pattern.len()
+        && text.bytes().zip(pattern.bytes()).all(|(t, p)| match p {
+            b'N' => t.is_ascii_digit(),
+            _ => t == p,
+        })
+}
+
+impl Violations {
+    pub(super) fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    pub(super) fn date(&mut self, field: String, text: &str) -> Option<Date> {
+        if text.is_empty() {
+            self.add(field, "required (YYYY-MM-DD)");
+            return None;
+        }
+        match Date::parse_from_str(text, "%Y-%m-%d") {
+            Ok(d) if digits_in_shape(text, "NNNN-NN-NN") => {
+                let min = Date::from_ymd_opt(MIN_DATE.0, MIN_DATE.1, MIN_DATE.2).unwrap();
+                let max = Date::from_ymd_opt(MAX_DATE.0, MAX_DATE.1, MAX_DATE.2).unwrap();
+                if d < min || d > max {
+                    self.add(field, "date out of range (1900-01-01 to 2200-12-31)");
+                    None
+                } else {
+                    Some(d)
+                }
+            }
+            _ => {
+                self.add(field, "not a valid date (YYYY-MM-DD)");
+                None
+            }
+        }
+    }
+
+    pub(super) fn text(&mut self, field: String, text: &str, required: bool) {
+        if required && text.trim().is_empty() {
+            self.add(field, "required");
+        } else if text.chars().count() > MAX_TEXT_LEN {
+            self.add(field, format!("longer than {MAX_TEXT_LEN} characters"));
+        } else if text.chars().any(char::is_control) {
+            self.add(field, "contains control characters");
+        }
+    }
+
+    pub(super) fn id(
+        &mut self,
+        field: String,
+        id: &str,
+        seen: &mut HashMap<String, usize>,
+        index: usize,
+        what: &str,
+    ) {
+        self.text(field.clone(), id, true);
+        if id.is_empty() {
+            return;
+        }
+        if let Some(first) = seen.get(id) {
+            self.add(field, format!("duplicate id (first at {what}[{first}])"));
+        } else {
+            seen.insert(id.to_string(), index);
+        }
+    }
+
+    pub(super) fn minutes(&mut self, field: String, value: i32) -> Option<u32> {
+        if value <= 0 {
+            self.add(field, "must be positive");
+            None
+        } else if value > MAX_MINUTES {
+            self.add(field, format!("must be at most {MAX_MINUTES}"));
+            None
+        } else {
+            Some(value as u32)
+        }
+    }
+
+    pub(super) fn months(&mut self, field: String, value: i32) -> Option<u32> {
+        if !(0..=MAX_AGE_MONTHS).contains(&value) {
+            self.add(field, format!("must be between 0 and {MAX_AGE_MONTHS}"));
+            None
+        } else {
+            Some(value as u32)
+        }
+    }
+}
+
+pub(super) fn enum_value<T>(
+    v: &mut Violations,
+    field: String,
+    raw: i32,
+    map: impl Fn(i32) -> Option<T>,
+) -> Option<T> {
+    if raw == 0 {
+        v.add(field, "required (UNSPECIFIED is not allowed)");
+        None
+    } else {
+        let value = map(raw);
+        if value.is_none() {
+            v.add(field, "unknown enum value");
+        }
+        value
+    }
+}
+
+/// OPCS-4 code shape: a letter, two digits, optionally a dot and one or two digits.
+pub(super) fn is_opcs(code: &str) -> bool {
+    let b = code.as_bytes();
+    let head = b.len() >= 3 && b[0].is_ascii_uppercase() && b[1].is_ascii_digit() && b[2].is_ascii_digit();
+    let tail = match b.len() {
+        3 => true,
+        5 | 6 => b[3] == b'.' && b[4..].iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    head && tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_opcs;
+
+    #[test]
+    fn opcs_shapes() {
+        for ok in ["F34", "F34.1", "D15.12"] {
+            assert!(is_opcs(ok), "{ok}");
+        }
+        for bad in ["", "f34", "F3", "F34.", "F34-1", "F34.123", "FF4.1"] {
+            assert!(!is_opcs(bad), "{bad}");
+        }
+    }
+}
