@@ -580,3 +580,18 @@ fn import_command_writes_a_request_that_solves() {
         "values echoed: {stderr}"
     );
 }
+
+#[test]
+fn the_report_shows_the_policy_the_plan_was_made_under() {
+    let mut request = sample();
+    let policy = request.policy.get_or_insert_with(Default::default);
+    policy.overrides.insert("lists.utilisation_target".into(), 0.7);
+    policy.overrides.insert("phases.locked_days".into(), 7.0);
+    let plan = propose(request.clone(), &SolveOptions::default()).expect("the sample plans");
+    assert_valid(&request, &plan);
+    let effective = plan.policy.clone().expect("the plan carries its policy");
+    assert_eq!((effective.utilisation_target, effective.locked_days), (0.7, 7));
+    let html = report::html(&plan, None, "overrides");
+    assert!(html.contains("Utilisation target 70%"), "the overridden target");
+    assert!(html.contains("within 1 week: existing bookings stay"));
+}

@@ -160,7 +160,18 @@ pub fn to_response(req: &PlanningRequest, plan: &Plan) -> pb::ProposeAllocations
             })
             .collect(),
         profile: req.profile.clone(),
+        policy: Some(pb::PlanPolicy {
+            utilisation_target: req.policy.lists.utilisation_target,
+            locked_days: days(req.policy.phases.locked_days),
+            booking_days: days(req.policy.phases.booking_days),
+            confirming_days: days(req.policy.phases.confirming_days),
+        }),
     }
+}
+
+/// A policy's day count on the wire (policies hold sane values; a huge one saturates).
+fn days(d: i64) -> i32 {
+    i32::try_from(d).unwrap_or(i32::MAX)
 }
 
 fn round4(v: f64) -> f64 {

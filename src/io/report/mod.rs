@@ -19,13 +19,12 @@ mod timeline;
 use std::fmt::Write as _;
 
 use crate::api::proto as pb;
-use crate::domain::policy::Policy;
 
 pub use kpis::kpi_text;
 pub use names::{priority_label, specialty_name};
 use page::Page;
 
-/// The national utilisation aim (DOMAIN "Vocabulary": 85%), used when the plan's profile is unknown.
+/// The national utilisation aim (85%), for a plan that does not carry its policy.
 pub const DEFAULT_UTILISATION_TARGET: f64 = 0.85;
 
 /// Escapes text for HTML element content and quoted attribute values. Control characters (other
@@ -46,17 +45,13 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The utilisation target the plan was made against: its profile's `lists.utilisation_target`
-/// (the plan names its profile), else 85%.
+/// The utilisation target the plan was made against: its effective policy's
+/// `lists.utilisation_target`, as the response carries it (overrides included); 85% for a plan
+/// that carries none.
 pub fn utilisation_target(plan: &pb::ProposeAllocationsResponse) -> f64 {
-    let name = if plan.profile.is_empty() {
-        "default"
-    } else {
-        plan.profile.as_str()
-    };
-    Policy::shipped(name)
-        .map(|p| p.lists.utilisation_target)
-        .ok()
+    plan.policy
+        .as_ref()
+        .map(|p| p.utilisation_target)
         .filter(|t| *t > 0.0 && *t <= 1.0)
         .unwrap_or(DEFAULT_UTILISATION_TARGET)
 }

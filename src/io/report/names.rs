@@ -19,34 +19,112 @@ pub fn priority_label(p: i32) -> &'static str {
 
 pub(super) struct PhaseInfo {
     pub(super) class: &'static str,
-    pub(super) label: &'static str,
-    pub(super) meaning: &'static str,
+    pub(super) label: String,
+    pub(super) meaning: String,
     pub(super) colour: &'static str,
 }
 
-pub(super) fn phase_info(p: i32) -> PhaseInfo {
+/// Days from the planning date within which a list is locked, booked and confirmed: the plan's
+/// effective policy, as the response carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct PhaseDays {
+    pub(super) locked: i32,
+    pub(super) booking: i32,
+    pub(super) confirming: i32,
+}
+
+impl PhaseDays {
+    /// The 6-4-2 rhythm's own weeks, for plans written before responses carried their policy.
+    const SIX_FOUR_TWO: PhaseDays = PhaseDays {
+        locked: 14,
+        booking: 28,
+        confirming: 42,
+    };
+
+    pub(super) fn of(plan: &pb::ProposeAllocationsResponse) -> PhaseDays {
+        plan.policy
+            .as_ref()
+            .map_or(PhaseDays::SIX_FOUR_TWO, |p| PhaseDays {
+                locked: p.locked_days,
+                booking: p.booking_days,
+                confirming: p.confirming_days,
+            })
+    }
+}
+
+/// `2 weeks`, `1 week`, `10 days`.
+fn span(days: i32) -> String {
+    match (days % 7 == 0, days / 7) {
+        (true, 1) => "1 week".to_string(),
+        (true, weeks) => format!("{weeks} weeks"),
+        (false, _) if days == 1 => "1 day".to_string(),
+        (false, _) => format!("{days} days"),
+    }
+}
+
+/// `2 to 4 weeks`, or in days when either end is not whole weeks.
+fn span_between(from: i32, to: i32) -> String {
+    if from % 7 == 0 && to % 7 == 0 {
+        format!("{} to {} weeks", from / 7, to / 7)
+    } else {
+        format!("{from} to {to} days")
+    }
+}
+
+/// `T-4` (weeks), or `T-25d` when not whole weeks.
+fn t_minus(days: i32) -> String {
+    if days % 7 == 0 {
+        format!("T-{}", days / 7)
+    } else {
+        format!("T-{days}d")
+    }
+}
+
+/// How the report shows a 6-4-2 phase, its meaning from the plan's phase days.
+pub(super) fn phase_info(p: i32, days: PhaseDays) -> PhaseInfo {
     let (class, label, meaning, colour) = match pb::Phase::try_from(p) {
         Ok(pb::Phase::Locked) => (
             "locked",
-            "locked (T-2)",
-            "within 2 weeks: existing bookings stay; gaps only",
+            format!("locked ({})", t_minus(days.locked)),
+            format!("within {}: existing bookings stay; gaps only", span(days.locked)),
             "#f4b6b0",
         ),
         Ok(pb::Phase::Booking) => (
             "booking",
-            "booking (T-4)",
-            "2 to 4 weeks ahead: lists are booked",
+            format!("booking ({})", t_minus(days.booking)),
+            format!(
+                "{} ahead: lists are booked",
+                span_between(days.locked, days.booking)
+            ),
             "#ffd97a",
         ),
         Ok(pb::Phase::Confirming) => (
             "confirming",
-            "confirming (T-6)",
-            "4 to 6 weeks ahead: sessions confirmed or released",
+            format!("confirming ({})", t_minus(days.confirming)),
+            format!(
+                "{} ahead: sessions confirmed or released",
+                span_between(days.booking, days.confirming)
+            ),
             "#b9d4f1",
         ),
-        Ok(pb::Phase::Provisional) => ("provisional", "provisional", "more than 6 weeks ahead", "#e4e4e4"),
-        Ok(pb::Phase::Past) => ("past", "past", "before the planning date", "#bdbdbd"),
-        _ => ("unknown", "phase unknown", "phase not given", "#ffffff"),
+        Ok(pb::Phase::Provisional) => (
+            "provisional",
+            "provisional".to_string(),
+            format!("more than {} ahead", span(days.confirming)),
+            "#e4e4e4",
+        ),
+        Ok(pb::Phase::Past) => (
+            "past",
+            "past".to_string(),
+            "before the planning date".to_string(),
+            "#bdbdbd",
+        ),
+        _ => (
+            "unknown",
+            "phase unknown".to_string(),
+            "phase not given".to_string(),
+            "#ffffff",
+        ),
     };
     PhaseInfo {
         class,

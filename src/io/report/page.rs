@@ -10,7 +10,7 @@ use super::escape;
 use super::kpis::{
     aligned_rows, booked_ids, cell_text, delta_of, kpi_group, strip_enum, KpiValue, KPI_GROUPS,
 };
-use super::names::{long_date, percent, phase_info, specialty_text, Palette};
+use super::names::{long_date, percent, phase_info, specialty_text, Palette, PhaseDays};
 use super::tables::{cases_table, lists_table, unallocated};
 use super::timeline::timeline;
 use super::utilisation_target;
@@ -221,7 +221,7 @@ impl Page {
         let h = if sub { "h3" } else { "h2" };
         let hh = if sub { "h4" } else { "h3" };
         let _ = writeln!(self.out, "<{h} id=\"{id}-timeline\">Timeline</{h}>");
-        self.legend(&palette, target);
+        self.legend(&palette, target, PhaseDays::of(plan));
         timeline(&mut self.out, plan, &palette, target, id, hh);
         let _ = writeln!(self.out, "<{h} id=\"{id}-lists\">Lists</{h}>");
         lists_table(&mut self.out, plan, target);
@@ -279,7 +279,7 @@ impl Page {
         }
     }
 
-    pub(super) fn legend(&mut self, palette: &Palette, target: f64) {
+    pub(super) fn legend(&mut self, palette: &Palette, target: f64, days: PhaseDays) {
         let swatch = |fill: &str, extra: &str| {
             format!(
                 "<svg width=\"30\" height=\"16\" viewBox=\"0 0 30 16\" aria-hidden=\"true\">{extra}<rect x=\"1\" y=\"1\" width=\"28\" height=\"14\" fill=\"{fill}\" stroke=\"#000\"/></svg>"
@@ -334,7 +334,7 @@ impl Page {
             pb::Phase::Confirming,
             pb::Phase::Provisional,
         ] {
-            let info = phase_info(p as i32);
+            let info = phase_info(p as i32, days);
             let _ = writeln!(
                 self.out,
                 "<span class=\"item\"><span class=\"phase-chip\" style=\"background:{}\">{}</span> {}</span>",

@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use crate::api::proto as pb;
 
 use super::escape;
-use super::names::{long_date, percent, phase_info, priority_label, reason_meaning, specialty_text};
+use super::names::{
+    long_date, percent, phase_info, priority_label, reason_meaning, specialty_text, PhaseDays,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Tables
@@ -53,6 +55,7 @@ pub(super) fn sorted_sessions(plan: &pb::ProposeAllocationsResponse) -> Vec<&pb:
 }
 
 pub(super) fn lists_table(out: &mut String, plan: &pb::ProposeAllocationsResponse, target: f64) {
+    let days = PhaseDays::of(plan);
     out.push_str(
         "<table class=\"lists\">\n<thead><tr><th>date</th><th>site</th><th>theatre</th><th>time</th><th>specialty</th>\
          <th>surgeon</th><th>6-4-2 phase</th><th class=\"num\">cases / target</th><th class=\"num\">booked min</th>\
@@ -70,7 +73,7 @@ pub(super) fn lists_table(out: &mut String, plan: &pb::ProposeAllocationsRespons
         } else {
             String::new()
         };
-        let phase = phase_info(s.phase);
+        let phase = phase_info(s.phase, days);
         let _ = writeln!(
             out,
             "<tr data-session=\"{}\"><td class=\"nowrap\">{}</td><td>{}</td><td>{}</td><td class=\"nowrap\">{}-{}</td><td>{}</td><td>{}</td>\

@@ -150,3 +150,26 @@ fn deltas_round_and_judge() {
         ("+0.000".into(), "")
     );
 }
+
+#[test]
+fn the_target_and_the_phases_come_from_the_plan_s_policy() {
+    let mut p = plan();
+    p.policy = Some(pb::PlanPolicy {
+        utilisation_target: 0.7,
+        locked_days: 7,
+        booking_days: 21,
+        confirming_days: 45,
+    });
+    assert!((utilisation_target(&p) - 0.7).abs() < 1e-9);
+    let html = html(&p, None, "t");
+    assert!(html.contains("Utilisation target 70%"), "overview target");
+    assert!(html.contains("within 1 week: existing bookings stay"));
+    assert!(html.contains("booking (T-3)"));
+    assert!(html.contains("confirming (T-45d)"));
+    assert!(html.contains("21 to 45 days ahead: sessions confirmed or released"));
+    // Without a policy in the plan: the national aim and the 6-4-2 weeks.
+    let html = super::html(&plan(), None, "t");
+    assert!(html.contains("Utilisation target 85%"));
+    assert!(html.contains("within 2 weeks: existing bookings stay"));
+    assert!(html.contains("4 to 6 weeks ahead"));
+}

@@ -10,6 +10,7 @@ use crate::api::proto as pb;
 use super::escape;
 use super::names::{
     clock_minutes, day_label, parse_date, percent, phase_info, priority_label, specialty_name, Palette,
+    PhaseDays,
 };
 use super::page::patterns;
 
@@ -41,6 +42,7 @@ pub(super) fn timeline(
     id: &str,
     heading: &str,
 ) {
+    let days = PhaseDays::of(plan);
     if plan.sessions.is_empty() {
         out.push_str("<p>No lists in this plan.</p>\n");
         return;
@@ -99,7 +101,7 @@ pub(super) fn timeline(
             let chips: Vec<String> = phases
                 .iter()
                 .map(|p| {
-                    let info = phase_info(*p);
+                    let info = phase_info(*p, days);
                     format!(
                         "<span class=\"phase-chip\" style=\"background:{}\">{}</span>",
                         info.colour, info.label
@@ -141,7 +143,7 @@ pub(super) fn timeline(
             }
             for (row, ((date, theatre), sessions)) in rows.iter().enumerate() {
                 let y = AXIS_H + ROW_H * row as f64;
-                let phase = phase_info(day_phase.get(date).copied().unwrap_or(0));
+                let phase = phase_info(day_phase.get(date).copied().unwrap_or(0), days);
                 let _ = writeln!(
                     out,
                     "<g class=\"day phase-{}\" data-date=\"{}\" data-theatre=\"{}\">\
