@@ -3,11 +3,69 @@
 //! optimiser/baseline ratio; optionally writes BENCHMARKS.md.
 
 use std::fmt::Write;
+use std::path::PathBuf;
 use std::time::Instant;
 
+use anyhow::{Context, Result};
+use theatre_optimiser::check;
 use theatre_optimiser::domain::{PlannerKind, PlanningRequest};
 use theatre_optimiser::planning::solve::{plan, SolveOptions};
 use theatre_optimiser::synth::{generate, Scale};
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Scales to run (default: all three).
+    #[arg(long, value_delimiter = ',')]
+    scales: Vec<Scale>,
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    seeds: Vec<u64>,
+    /// Override the profile's time limit, seconds.
+    #[arg(long)]
+    time_limit: Option<f64>,
+    /// Write the report (Markdown) to this file.
+    #[arg(long)]
+    write: Option<PathBuf>,
+}
+
+pub async fn run(args: BenchArgs) -> Result<()> {
+    tokio::task::spawn_blocking(move || run_bench(args.scales, args.seeds, args.time_limit, args.write))
+        .await?
+}
+
+fn run_bench(
+    scales: Vec<Scale>,
+    seeds: Vec<u64>,
+    time_limit: Option<f64>,
+    write: Option<PathBuf>,
+) -> Result<()> {
+    let scales = if scales.is_empty() {
+        Scale::ALL.to_vec()
+    } else {
+        scales
+    };
+    let mut rows = Vec::new();
+    for scale in &scales {
+        for seed in &seeds {
+            eprintln!("bench: {scale:?} seed {seed} ...");
+            let row = measure(*scale, *seed, time_limit)?;
+            eprintln!(
+                "  {} patients, {} sessions, {} pairs: optimiser {:.3} s objective {:.1} bound {:.1} gap {:.3}%; baseline {:.1}",
+                row.patients, row.sessions, row.pairs, row.solve_seconds, row.objective, row.bound, row.gap * 100.0, row.baseline_objective
+            );
+            rows.push(row);
+        }
+    }
+    let table = markdown(&rows);
+    println!("{table}");
+    if let Some(path) = write {
+        let report = report(&rows, &std::env::args().collect::<Vec<_>>().join(" "));
+        let existing = std::fs::read_to_string(&path).unwrap_or_default();
+        let merged = replace_section(&existing, &report);
+        std::fs::write(&path, merged).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
 
 /// One measured instance.
 #[derive(Debug, Clone)]
@@ -55,7 +113,7 @@ pub fn measure(scale: Scale, seed: u64, time_limit: Option<f64>) -> anyhow::Resu
     let t2 = Instant::now();
     let pairs = plan(&plain, &SolveOptions::default())?;
     let pairs_seconds = t2.elapsed().as_secs_f64();
-    let violations = theatre_optimiser::check::check(&req, &opt);
+    let violations = check::check(&req, &opt);
     anyhow::ensure!(
         violations.is_empty(),
         "the plan checker rejected the optimiser's plan ({} violations)",
