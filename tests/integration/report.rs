@@ -589,7 +589,7 @@ fn the_report_shows_the_policy_the_plan_was_made_under() {
     policy.overrides.insert("phases.locked_days".into(), 7.0);
     let plan = propose(request.clone(), &SolveOptions::default()).expect("the sample plans");
     assert_valid(&request, &plan);
-    let effective = plan.policy.clone().expect("the plan carries its policy");
+    let effective = plan.policy.expect("the plan carries its policy");
     assert_eq!((effective.utilisation_target, effective.locked_days), (0.7, 7));
     let html = report::html(&plan, None, "overrides");
     assert!(html.contains("Utilisation target 70%"), "the overridden target");
