@@ -3,6 +3,8 @@
 
 mod api;
 mod bad_inputs;
+mod cli;
+mod import;
 mod planning;
 mod properties;
 mod report;
@@ -10,3 +12,4 @@ mod service;
 mod setup_script;
 pub mod support;
 mod validation;
+mod whatif;

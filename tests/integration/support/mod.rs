@@ -14,6 +14,7 @@ use theatre_optimiser::domain::PlanningRequest;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
+pub mod files;
 mod plan;
 pub use plan::from_response;
 
