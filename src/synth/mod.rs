@@ -10,8 +10,12 @@
 //! is eligible for, never over a list's capacity and never on a released list.
 //!
 //! The same shape and seed always give the same request: randomness comes from a small SplitMix64
-//! generator defined here, one independent stream per part of the world, and nothing iterates a
-//! hash map.
+//! generator (`rng`), one independent stream per part of the world, and nothing iterates a hash
+//! map. `catalogue` holds the world's fixed facts, `timetable` the sites and lists, `patients` the
+//! booking pool, `bookings` the bookings already held.
+//!
+//! Imports: `api` (it writes proto requests), `rules` (bookings held are ones the rules allow),
+//! `domain`.
 
 mod bookings;
 mod catalogue;

@@ -2,6 +2,7 @@
 //! by the independent plan checker.
 
 mod api;
+mod architecture;
 mod bad_inputs;
 mod cli;
 mod import;

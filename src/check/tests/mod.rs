@@ -523,3 +523,13 @@ fn every_rule_is_tested() {
         assert!(source.contains(&format!("fn {code}()")), "no test for {code}");
     }
 }
+
+#[test]
+fn every_rule_but_the_reasons_for_no_booking_is_checked() {
+    // `no_eligible_session` explains an unallocated patient; `case_too_long` is judged as
+    // `capacity` (a case longer than the list overfills it).
+    for rule in RuleCode::ALL {
+        let reason_only = matches!(rule, RuleCode::NoEligibleSession | RuleCode::CaseTooLong);
+        assert_eq!(CHECKED.contains(&rule), !reason_only, "{rule:?}");
+    }
+}
