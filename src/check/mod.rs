@@ -24,35 +24,16 @@ use std::fmt;
 use crate::domain::plan::Plan;
 use crate::domain::{PatientIx, PlanningRequest, RuleCode, SessionIx};
 
-/// Every rule the checker reports.
-pub const CHECKED: &[RuleCode] = &[
-    RuleCode::SpecialtyMismatch,
-    RuleCode::SurgeonMismatch,
-    RuleCode::HvlcGroupMismatch,
-    RuleCode::SiteNotAccepted,
-    RuleCode::SessionReleased,
-    RuleCode::ChildOnAdultList,
-    RuleCode::AdultOnPaediatricList,
-    RuleCode::OutsideAgeBand,
-    RuleCode::SpecialistCentreRequired,
-    RuleCode::PaediatricAnaesthetistRequired,
-    RuleCode::PreopNotReady,
-    RuleCode::LockedList,
-    RuleCode::Unavailable,
-    RuleCode::EbiNotApproved,
-    RuleCode::Capacity,
-    RuleCode::Times,
-    RuleCode::Order,
-    RuleCode::Conservation,
-    RuleCode::Pinned,
-    RuleCode::Moves,
-    RuleCode::ConflictUnreported,
-];
+/// Whether the checker reports `rule`: every rule but the two that only explain an unallocated
+/// patient (`no_eligible_session`; `case_too_long`, which the checker judges as `capacity`).
+pub fn checks(rule: RuleCode) -> bool {
+    !matches!(rule, RuleCode::NoEligibleSession | RuleCode::CaseTooLong)
+}
 
 /// One way a plan breaks a hard rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    /// The rule broken, one of [`CHECKED`].
+    /// The rule broken (one the checker [`checks`]).
     pub rule: RuleCode,
     pub patient: Option<PatientIx>,
     pub session: Option<SessionIx>,

@@ -503,7 +503,7 @@ fn details_are_private() {
     let seen: BTreeSet<RuleCode> = codes(&v).into_iter().collect();
     assert!(seen.len() >= 8, "{seen:?}");
     for violation in &v {
-        assert!(CHECKED.contains(&violation.rule));
+        assert!(checks(violation.rule));
         let text = violation.to_string();
         assert!(!text.contains("SECRET"), "{text}");
         assert!(!text.contains("2026") && !text.contains("-03-"), "{text}");
@@ -515,21 +515,11 @@ fn details_are_private() {
 
 #[test]
 fn every_rule_is_tested() {
-    // Each rule code names a test in this module (kept in step by hand: a new rule needs a
-    // planted-violation test).
+    // Each rule the checker reports names a test in this module: a new rule (a new RuleCode)
+    // fails here until its planted-violation test is written.
     let source = include_str!("mod.rs");
-    for rule in CHECKED {
+    for rule in RuleCode::ALL.into_iter().filter(|r| checks(*r)) {
         let code = rule.code();
         assert!(source.contains(&format!("fn {code}()")), "no test for {code}");
-    }
-}
-
-#[test]
-fn every_rule_but_the_reasons_for_no_booking_is_checked() {
-    // `no_eligible_session` explains an unallocated patient; `case_too_long` is judged as
-    // `capacity` (a case longer than the list overfills it).
-    for rule in RuleCode::ALL {
-        let reason_only = matches!(rule, RuleCode::NoEligibleSession | RuleCode::CaseTooLong);
-        assert_eq!(CHECKED.contains(&rule), !reason_only, "{rule:?}");
     }
 }
