@@ -8,6 +8,7 @@
 
 mod answer;
 pub mod convert;
+pub mod desk;
 mod error;
 pub mod metrics;
 pub mod proto;

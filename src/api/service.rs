@@ -13,6 +13,7 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use crate::api::answer::propose;
+use crate::api::desk;
 use crate::api::error::{ProposeError, Queue, SizeLimit};
 use crate::api::metrics::Metrics;
 use crate::api::proto as pb;
@@ -409,6 +410,87 @@ impl TheatreOptimiser for OptimiserService {
             self.metrics.errors.fetch_add(1, Ordering::Relaxed);
         }
         Ok(Response::new(result?))
+    }
+
+    async fn recommend_backfill(
+        &self,
+        request: Request<pb::RecommendBackfillRequest>,
+    ) -> Result<Response<pb::RecommendBackfillResponse>, Status> {
+        let request = request.into_inner();
+        let span = tracing::info_span!("recommend_backfill");
+        let out = self.desk(self.world_size(request.world.as_ref()), span, move || desk::recommend_backfill(request));
+        Ok(Response::new(out.await?))
+    }
+
+    async fn offer_dates(
+        &self,
+        request: Request<pb::OfferDatesRequest>,
+    ) -> Result<Response<pb::OfferDatesResponse>, Status> {
+        let request = request.into_inner();
+        let span = tracing::info_span!("offer_dates");
+        let out = self.desk(self.world_size(request.world.as_ref()), span, move || desk::offer_dates(request));
+        Ok(Response::new(out.await?))
+    }
+
+    async fn check_plan(
+        &self,
+        request: Request<pb::CheckPlanRequest>,
+    ) -> Result<Response<pb::CheckPlanResponse>, Status> {
+        let request = request.into_inner();
+        let span = tracing::info_span!("check_plan", lists = request.lists.len());
+        let out = self.desk(self.world_size(request.world.as_ref()), span, move || desk::check_plan(request));
+        Ok(Response::new(out.await?))
+    }
+
+    async fn validate_request(
+        &self,
+        request: Request<pb::ValidateRequestRequest>,
+    ) -> Result<Response<pb::ValidateRequestResponse>, Status> {
+        let request = request.into_inner();
+        let span = tracing::info_span!("validate_request");
+        let out = self.desk(self.world_size(request.world.as_ref()), span, move || Ok(desk::validate_request(request)));
+        Ok(Response::new(out.await?))
+    }
+}
+
+impl OptimiserService {
+    /// A desk request's world within the size limits (a missing world is validation's to refuse).
+    fn world_size(&self, world: Option<&pb::ProposeAllocationsRequest>) -> Result<(), ProposeError> {
+        world.map_or(Ok(()), |w| self.check_size(w))
+    }
+
+    /// Answers a booking-desk request off the async runtime: the world's size is checked first;
+    /// no solve slot is taken (the answers take milliseconds, and no solver runs).
+    async fn desk<T: Send + 'static>(
+        &self,
+        sized: Result<(), ProposeError>,
+        span: tracing::Span,
+        answer: impl FnOnce() -> Result<T, ProposeError> + Send + 'static,
+    ) -> Result<T, ProposeError> {
+        self.metrics.requests.fetch_add(1, Ordering::Relaxed);
+        let result = match sized {
+            Err(e) => Err(e),
+            Ok(()) => {
+                let dispatch = tracing::dispatcher::get_default(|d| d.clone());
+                tokio::task::spawn_blocking(move || {
+                    tracing::dispatcher::with_default(&dispatch, || {
+                        let _entered = span.enter();
+                        // The panic payload is not logged: it could quote request data.
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(answer)).unwrap_or_else(|_| {
+                            tracing::error!("a desk answer panicked; answering INTERNAL");
+                            Err(ProposeError::Internal("the answer panicked".into()))
+                        })
+                    })
+                })
+                .await
+                .map_err(|e| ProposeError::Internal(format!("desk task failed: {e}")))
+                .and_then(|r| r)
+            }
+        };
+        if result.is_err() {
+            self.metrics.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        result
     }
 }
 
