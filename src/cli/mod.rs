@@ -1,20 +1,25 @@
 //! The command line, one file per command: `serve` (the gRPC API), `solve` (a request planned
 //! offline), `report` (HTML), `whatif` (scenarios side by side), `import` (trust CSVs), `demo`,
-//! `generate` (realistic requests) and `bench` (baseline against optimiser); `progress` (bars and
+//! `generate` (realistic requests), `bench` (baseline against optimiser), and the booking desk's
+//! `backfill`, `offer`, `check`, `validate` and `export`; `progress` (bars and
 //! log lines on stderr) and `files` (reading and writing) serve them all.
 //!
 //! Imports: `api`, `io`, `synth`, `planning`, `check`, `rules`, `domain` (it is the binary: it may
 //! use every layer; it holds no planning logic of its own).
 
+mod backfill;
 mod bench;
+mod check;
 mod demo;
 mod files;
 mod generate;
 mod import;
+mod offer;
 pub mod progress;
 mod report;
 mod serve;
 mod solve;
+mod validate;
 mod whatif;
 
 use anyhow::Result;
@@ -58,6 +63,14 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Plan generated requests with the baseline and the optimiser; print (and optionally write) the table.
     Bench(bench::BenchArgs),
+    /// Who in the pool can fill a list's free minutes now, best first (RecommendBackfill offline).
+    Backfill(backfill::BackfillArgs),
+    /// The lists one child can be offered, best first (OfferDates offline).
+    Offer(offer::OfferArgs),
+    /// The plan checker's verdict on a plan made elsewhere, with its KPIs (CheckPlan offline).
+    Check(check::CheckArgs),
+    /// Every violation of a request JSON at once (ValidateRequest offline).
+    Validate(validate::ValidateArgs),
 }
 
 impl Command {
@@ -72,6 +85,10 @@ impl Command {
             Command::Demo => demo::run().await,
             Command::Generate(args) => generate::run(args),
             Command::Bench(args) => bench::run(args).await,
+            Command::Backfill(args) => backfill::run(args),
+            Command::Offer(args) => offer::run(args),
+            Command::Check(args) => check::run(args),
+            Command::Validate(args) => validate::run(args),
         }
     }
 }
