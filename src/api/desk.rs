@@ -12,7 +12,9 @@ use crate::check;
 use crate::planning::desk;
 
 /// `RecommendBackfill`: who in the pool can fill a list's free minutes now.
-pub fn recommend_backfill(r: pb::RecommendBackfillRequest) -> Result<pb::RecommendBackfillResponse, ProposeError> {
+pub fn recommend_backfill(
+    r: pb::RecommendBackfillRequest,
+) -> Result<pb::RecommendBackfillResponse, ProposeError> {
     let (req, ask) = {
         let _span = tracing::info_span!("validate").entered();
         backfill_query(r)?

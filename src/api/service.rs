@@ -418,7 +418,9 @@ impl TheatreOptimiser for OptimiserService {
     ) -> Result<Response<pb::RecommendBackfillResponse>, Status> {
         let request = request.into_inner();
         let span = tracing::info_span!("recommend_backfill");
-        let out = self.desk(self.world_size(request.world.as_ref()), span, move || desk::recommend_backfill(request));
+        let out = self.desk(self.world_size(request.world.as_ref()), span, move || {
+            desk::recommend_backfill(request)
+        });
         Ok(Response::new(out.await?))
     }
 
@@ -428,7 +430,9 @@ impl TheatreOptimiser for OptimiserService {
     ) -> Result<Response<pb::OfferDatesResponse>, Status> {
         let request = request.into_inner();
         let span = tracing::info_span!("offer_dates");
-        let out = self.desk(self.world_size(request.world.as_ref()), span, move || desk::offer_dates(request));
+        let out = self.desk(self.world_size(request.world.as_ref()), span, move || {
+            desk::offer_dates(request)
+        });
         Ok(Response::new(out.await?))
     }
 
@@ -438,7 +442,9 @@ impl TheatreOptimiser for OptimiserService {
     ) -> Result<Response<pb::CheckPlanResponse>, Status> {
         let request = request.into_inner();
         let span = tracing::info_span!("check_plan", lists = request.lists.len());
-        let out = self.desk(self.world_size(request.world.as_ref()), span, move || desk::check_plan(request));
+        let out = self.desk(self.world_size(request.world.as_ref()), span, move || {
+            desk::check_plan(request)
+        });
         Ok(Response::new(out.await?))
     }
 
@@ -448,7 +454,9 @@ impl TheatreOptimiser for OptimiserService {
     ) -> Result<Response<pb::ValidateRequestResponse>, Status> {
         let request = request.into_inner();
         let span = tracing::info_span!("validate_request");
-        let out = self.desk(self.world_size(request.world.as_ref()), span, move || Ok(desk::validate_request(request)));
+        let out = self.desk(self.world_size(request.world.as_ref()), span, move || {
+            Ok(desk::validate_request(request))
+        });
         Ok(Response::new(out.await?))
     }
 }

@@ -11,6 +11,7 @@ mod backfill;
 mod bench;
 mod check;
 mod demo;
+mod export;
 mod files;
 mod generate;
 mod import;
@@ -71,6 +72,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Every violation of a request JSON at once (ValidateRequest offline).
     Validate(validate::ValidateArgs),
+    /// A plan JSON as CSV: one row per case (imports back as bookings), and the unallocated.
+    Export(export::ExportArgs),
 }
 
 impl Command {
@@ -89,6 +92,7 @@ impl Command {
             Command::Offer(args) => offer::run(args),
             Command::Check(args) => check::run(args),
             Command::Validate(args) => validate::run(args),
+            Command::Export(args) => export::run(args),
         }
     }
 }

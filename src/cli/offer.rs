@@ -31,7 +31,8 @@ pub fn run(args: OfferArgs) -> Result<()> {
     let patient = match (args.patient, args.new_patient) {
         (Some(id), _) => pb::offer_dates_request::Patient::PatientId(id),
         (None, Some(path)) => {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let text =
+                std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
             let p: pb::Patient = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a valid patient JSON", path.display()))?;
             pb::offer_dates_request::Patient::NewPatient(p)

@@ -5,6 +5,7 @@ mod api;
 mod architecture;
 mod bad_inputs;
 mod cli;
+mod desk;
 mod import;
 mod planning;
 mod properties;

@@ -21,7 +21,10 @@ fn world(
     v: &mut Vec<FieldViolation>,
 ) -> Option<PlanningRequest> {
     let Some(world) = world else {
-        v.push(violation("world", "required: the sessions, pool, bookings and policy"));
+        v.push(violation(
+            "world",
+            "required: the sessions, pool, bookings and policy",
+        ));
         return None;
     };
     match PlanningRequest::try_from(world) {
@@ -63,7 +66,9 @@ fn done<T>(v: Vec<FieldViolation>, ok: impl FnOnce() -> T) -> Result<T, InvalidR
 }
 
 /// A backfill request: the world and what is asked.
-pub fn backfill_query(r: pb::RecommendBackfillRequest) -> Result<(PlanningRequest, BackfillAsk), InvalidRequest> {
+pub fn backfill_query(
+    r: pb::RecommendBackfillRequest,
+) -> Result<(PlanningRequest, BackfillAsk), InvalidRequest> {
     let pb::RecommendBackfillRequest {
         world: raw,
         session_id,
@@ -108,7 +113,10 @@ pub fn offer_query(r: pb::OfferDatesRequest) -> Result<(PlanningRequest, OfferAs
     let mut new_at = None;
     let patient = match patient {
         None => {
-            v.push(violation("patient", "required: a patient_id of the pool, or a new_patient"));
+            v.push(violation(
+                "patient",
+                "required: a patient_id of the pool, or a new_patient",
+            ));
             None
         }
         Some(pb::offer_dates_request::Patient::PatientId(id)) => {
@@ -116,7 +124,10 @@ pub fn offer_query(r: pb::OfferDatesRequest) -> Result<(PlanningRequest, OfferAs
                 .as_ref()
                 .and_then(|w| w.patients.iter().position(|p| p.id == id));
             if at.is_none() {
-                v.push(violation("patient_id", "no patient of the world's pool has this id"));
+                v.push(violation(
+                    "patient_id",
+                    "no patient of the world's pool has this id",
+                ));
             }
             at
         }
@@ -166,8 +177,16 @@ pub fn check_query(r: pb::CheckPlanRequest) -> Result<(PlanningRequest, HandList
     let mut v = Vec::new();
     let (sessions, patients): (HashMap<&str, usize>, HashMap<&str, usize>) = match raw.as_ref() {
         Some(w) => (
-            w.sessions.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect(),
-            w.patients.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect(),
+            w.sessions
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.id.as_str(), i))
+                .collect(),
+            w.patients
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.id.as_str(), i))
+                .collect(),
         ),
         None => Default::default(),
     };

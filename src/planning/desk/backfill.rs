@@ -78,7 +78,11 @@ pub fn recommend_backfill(req: &PlanningRequest, ask: BackfillAsk) -> BackfillAn
         }
         let gain = held.joining_gain(req, s, &[p]);
         match decisive_reason(req, p, s) {
-            Some(reason) => not_eligible.push(NotEligible { patient: p, reason, gain }),
+            Some(reason) => not_eligible.push(NotEligible {
+                patient: p,
+                reason,
+                gain,
+            }),
             None if req.case_load(p) > window => not_eligible.push(NotEligible {
                 patient: p,
                 reason: RuleCode::Capacity,
@@ -162,7 +166,10 @@ fn combinations(
     let used = (MAX_KNAPSACK_STATES / (depth * width)).clamp(2, candidates.len());
     let items = &candidates[..used];
     // The candidates' own values; the list penalty is added per state at the end.
-    let values: Vec<f64> = items.iter().map(|&(p, _)| Held::joining_value(req, p, s)).collect();
+    let values: Vec<f64> = items
+        .iter()
+        .map(|&(p, _)| Held::joining_value(req, p, s))
+        .collect();
     let mut best = vec![f64::NEG_INFINITY; depth * width];
     best[0] = 0.0;
     let mut took = vec![false; items.len() * depth * width];

@@ -29,7 +29,13 @@ pub fn hand_plan(req: &PlanningRequest, lists: &[(SessionIx, Vec<PatientIx>)]) -
         constraints: 0,
         stop_reason: StopReason::Baseline,
     };
-    let mut plan = Plan::build(req, assignment, PlanStatus::Feasible, PlannerKind::Baseline, stats);
+    let mut plan = Plan::build(
+        req,
+        assignment,
+        PlanStatus::Feasible,
+        PlannerKind::Baseline,
+        stats,
+    );
     for (s, patients) in lists {
         plan.lists[*s] = timed_list(req, *s, patients);
     }

@@ -14,7 +14,12 @@ fn theatre(seed: u64) -> PlanningRequest {
 }
 
 /// The held plan's lists with `extra` joining `s` (ordered by the list-order rules).
-fn lists_with(req: &PlanningRequest, held: &Held, s: SessionIx, extra: &[PatientIx]) -> Vec<(SessionIx, Vec<PatientIx>)> {
+fn lists_with(
+    req: &PlanningRequest,
+    held: &Held,
+    s: SessionIx,
+    extra: &[PatientIx],
+) -> Vec<(SessionIx, Vec<PatientIx>)> {
     (0..req.sessions.len())
         .map(|t| {
             let mut on = held.on_list[t].clone();
@@ -56,7 +61,9 @@ fn a_joining_gain_is_the_change_in_the_whole_plans_objective() {
     let req = theatre(7);
     let held = Held::of(&req);
     let before = evaluate(&req, &held.list_of);
-    let pool: Vec<PatientIx> = (0..req.patients.len()).filter(|&p| held.list_of[p].is_none()).collect();
+    let pool: Vec<PatientIx> = (0..req.patients.len())
+        .filter(|&p| held.list_of[p].is_none())
+        .collect();
     let mut compared = 0;
     for s in 0..req.sessions.len() {
         for set in [&pool[..1], &pool[1..3], &pool[3..6]] {
@@ -86,7 +93,9 @@ fn a_placing_gain_is_the_change_in_the_whole_plans_objective_for_a_move_too() {
     }
     let held = Held::of(&req);
     let before = evaluate(&req, &held.list_of);
-    let booked: Vec<PatientIx> = (0..req.patients.len()).filter(|&p| held.list_of[p].is_some()).collect();
+    let booked: Vec<PatientIx> = (0..req.patients.len())
+        .filter(|&p| held.list_of[p].is_some())
+        .collect();
     assert!(booked.len() >= 2, "the generated week holds bookings");
     for &p in &booked {
         for s in (0..req.sessions.len()).filter(|&s| Some(s) != held.list_of[p]) {
@@ -115,7 +124,10 @@ fn every_backfill_option_fits_moves_nobody_and_passes_the_checker() {
                 },
             );
             assert!(!answer.options.is_empty());
-            assert!(answer.options.iter().any(|o| o.patients.len() >= 2), "pairs are offered");
+            assert!(
+                answer.options.iter().any(|o| o.patients.len() >= 2),
+                "pairs are offered"
+            );
             for o in &answer.options {
                 assert!(o.load <= answer.window && answer.window <= held.free(&req, s));
                 // Everyone held on the list stays on it; everyone joining is a pool patient.
@@ -125,7 +137,11 @@ fn every_backfill_option_fits_moves_nobody_and_passes_the_checker() {
                 assert!(o.patients.iter().all(|&p| held.list_of[p].is_none()));
                 let plan = plan_with(&req, &held, s, &o.patients);
                 assert_eq!(plan.lists[s], o.list, "the list as it would run");
-                assert_eq!(check::check(&req, &plan), held_violations, "seed {seed}, list {s}");
+                assert_eq!(
+                    check::check(&req, &plan),
+                    held_violations,
+                    "seed {seed}, list {s}"
+                );
                 let gain = evaluate(&req, &plan.assignment) - evaluate(&req, &held.list_of);
                 assert!((gain - o.gain).abs() < 1e-9);
             }
@@ -263,7 +279,13 @@ fn offers_are_the_lists_the_child_may_join_with_room_best_first() {
     let held = Held::of(&req);
     let mut offered = 0;
     for p in 0..req.patients.len() {
-        let answer = offer_dates(&req, OfferAsk { patient: p, limit: 1_000 });
+        let answer = offer_dates(
+            &req,
+            OfferAsk {
+                patient: p,
+                limit: 1_000,
+            },
+        );
         let ruled: usize = answer.ruled_out.iter().map(|(_, n)| n).sum();
         assert_eq!(ruled + answer.offers.len(), answer.considered);
         for o in &answer.offers {
