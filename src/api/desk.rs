@@ -8,7 +8,6 @@ use crate::api::convert::desk::{
 use crate::api::convert::response::to_response;
 use crate::api::error::ProposeError;
 use crate::api::proto as pb;
-use crate::check;
 use crate::planning::desk;
 
 /// `RecommendBackfill`: who in the pool can fill a list's free minutes now.
@@ -43,8 +42,7 @@ pub fn check_plan(r: pb::CheckPlanRequest) -> Result<pb::CheckPlanResponse, Prop
         check_query(r)?
     };
     let _span = tracing::info_span!("answer").entered();
-    let plan = desk::hand_plan(&req, &lists);
-    let violations = check::check(&req, &plan);
+    let (plan, violations) = desk::check_hand_plan(&req, &lists);
     if !violations.is_empty() {
         tracing::info!(count = violations.len(), "the plan breaks hard rules");
     }

@@ -7,10 +7,9 @@ use std::collections::HashMap;
 use crate::api::convert::response::{hhmm, phase, priority, session_plan};
 use crate::api::convert::{FieldViolation, InvalidRequest};
 use crate::api::proto as pb;
-use crate::check::Violation;
 use crate::domain::plan::Plan;
 use crate::domain::{PatientIx, PlanningRequest, SessionIx};
-use crate::planning::desk::{BackfillAnswer, BackfillAsk, OfferAnswer, OfferAsk};
+use crate::planning::desk::{BackfillAnswer, BackfillAsk, Finding, OfferAnswer, OfferAsk};
 
 /// Answers a desk request may ask for, at most (`limit`).
 pub const MAX_LIMIT: i32 = 1_000;
@@ -323,7 +322,7 @@ pub fn check_response(
     req: &PlanningRequest,
     plan: &Plan,
     kpis: Option<pb::Kpis>,
-    violations: &[Violation],
+    violations: &[Finding],
 ) -> pb::CheckPlanResponse {
     let position = |p: PatientIx, s: SessionIx| {
         plan.lists

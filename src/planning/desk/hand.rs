@@ -3,9 +3,35 @@
 //! objective computed as for the planners' plans, so that the checker can judge it and its
 //! numbers compare with the optimiser's.
 
+use crate::check;
 use crate::domain::plan::{Plan, PlanStatus, SolverStats, StopReason};
-use crate::domain::{PatientIx, PlannerKind, PlanningRequest, SessionIx};
+use crate::domain::{PatientIx, PlannerKind, PlanningRequest, RuleCode, SessionIx};
 use crate::planning::plan::timed_list;
+
+/// One way a plan breaks a hard rule, as the independent checker found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: RuleCode,
+    pub patient: Option<PatientIx>,
+    pub session: Option<SessionIx>,
+    /// In rule words; never a patient id, age or date.
+    pub detail: String,
+}
+
+/// The plan running `lists` (see [`hand_plan`]) and the independent checker's findings on it.
+pub fn check_hand_plan(req: &PlanningRequest, lists: &[(SessionIx, Vec<PatientIx>)]) -> (Plan, Vec<Finding>) {
+    let plan = hand_plan(req, lists);
+    let findings = check::check(req, &plan)
+        .into_iter()
+        .map(|v| Finding {
+            rule: v.rule,
+            patient: v.patient,
+            session: v.session,
+            detail: v.detail,
+        })
+        .collect();
+    (plan, findings)
+}
 
 /// The plan running `lists` (each list's patients in running order); lists not named have no
 /// cases. A patient named twice is on both lists in `lists` but counted once (its first list)

@@ -14,7 +14,7 @@ pub mod held;
 pub mod offer;
 
 pub use backfill::{recommend_backfill, BackfillAnswer, BackfillAsk, BackfillOption, NotEligible};
-pub use hand::hand_plan;
+pub use hand::{check_hand_plan, hand_plan, Finding};
 pub use held::Held;
 pub use offer::{offer_dates, DateOffer, OfferAnswer, OfferAsk};
 
