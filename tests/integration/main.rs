@@ -4,6 +4,7 @@
 mod api;
 mod architecture;
 mod bad_inputs;
+mod checker_wiring;
 mod cli;
 mod import;
 mod oracle;
