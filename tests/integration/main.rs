@@ -7,7 +7,7 @@ mod bad_inputs;
 mod checker_wiring;
 mod cli;
 mod import;
-mod oracle;
+pub mod oracle;
 mod planning;
 mod properties;
 mod report;

@@ -47,7 +47,7 @@ fn exact(mut r: pb::ProposeAllocationsRequest, weights: &[(&str, f64)]) -> pb::P
 }
 
 /// Each patient's list in a response, by the request's indexes.
-fn allocation(request: &pb::ProposeAllocationsRequest, response: &pb::ProposeAllocationsResponse) -> Vec<Option<usize>> {
+pub fn allocation(request: &pb::ProposeAllocationsRequest, response: &pb::ProposeAllocationsResponse) -> Vec<Option<usize>> {
     let sessions: HashMap<&str, usize> = request
         .sessions
         .iter()
