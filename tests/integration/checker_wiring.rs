@@ -23,19 +23,25 @@ use crate::support::{assert_valid, sample, TestServer};
 /// The real solver's plan, with the last case of the first list that has one lost (neither on a
 /// list nor reported) whenever the planner asked for is one of `broken`.
 fn lose_a_patient(plan: &mut Plan) {
-    let list = plan.lists.iter_mut().find(|l| !l.cases.is_empty()).expect("a booked list");
+    let list = plan
+        .lists
+        .iter_mut()
+        .find(|l| !l.cases.is_empty())
+        .expect("a booked list");
     let case = list.cases.pop().unwrap();
     plan.assignment[case.patient] = None;
 }
 
 fn planting(broken: &'static [PlannerKind]) -> Arc<Solver> {
-    Arc::new(move |req: &PlanningRequest, opts: &SolveOptions| -> Result<Plan, SolverError> {
-        let mut p = plan(req, opts)?;
-        if broken.contains(&req.planner) {
-            lose_a_patient(&mut p);
-        }
-        Ok(p)
-    })
+    Arc::new(
+        move |req: &PlanningRequest, opts: &SolveOptions| -> Result<Plan, SolverError> {
+            let mut p = plan(req, opts)?;
+            if broken.contains(&req.planner) {
+                lose_a_patient(&mut p);
+            }
+            Ok(p)
+        },
+    )
 }
 
 /// The rule codes the checker finds in the planted plan of `request`.
@@ -86,7 +92,11 @@ fn the_in_process_path_returns_the_checked_baseline_and_warns_with_rule_codes_on
     let response = tracing::subscriber::with_default(subscriber, || {
         // Other tests' threads may have met the warning's callsite first, with no subscriber.
         tracing::callsite::rebuild_interest_cache();
-        api::propose_with(request.clone(), &SolveOptions::default(), &*planting(&[PlannerKind::Optimiser]))
+        api::propose_with(
+            request.clone(),
+            &SolveOptions::default(),
+            &*planting(&[PlannerKind::Optimiser]),
+        )
     })
     .expect("the baseline is planned");
     is_checked_baseline(&request, &response);
@@ -97,9 +107,15 @@ fn the_in_process_path_returns_the_checked_baseline_and_warns_with_rule_codes_on
         .find(|l| l.contains("plan failed the plan checker"))
         .unwrap_or_else(|| panic!("no warning in: {log}"));
     for code in planted_codes(&request) {
-        assert!(warning.contains(code), "the warning does not name {code}: {warning}");
+        assert!(
+            warning.contains(code),
+            "the warning does not name {code}: {warning}"
+        );
     }
-    assert!(warning.contains("count="), "the warning counts the findings: {warning}");
+    assert!(
+        warning.contains("count="),
+        "the warning counts the findings: {warning}"
+    );
     // Rule codes and counts only: the fields are `count` and `rules`, and no id or date of the
     // request appears.
     let fields: String = warning
@@ -111,7 +127,10 @@ fn the_in_process_path_returns_the_checked_baseline_and_warns_with_rule_codes_on
     assert_eq!(fields, "count,rules", "{warning}");
     for p in &request.patients {
         assert!(!warning.contains(&p.id), "the warning names a patient: {warning}");
-        assert!(!warning.contains(&p.date_listed), "the warning quotes a date: {warning}");
+        assert!(
+            !warning.contains(&p.date_listed),
+            "the warning quotes a date: {warning}"
+        );
     }
     for s in &request.sessions {
         assert!(!warning.contains(&s.id), "the warning names a list: {warning}");
@@ -130,7 +149,11 @@ async fn no_rpc_returns_a_plan_the_checker_has_not_seen() {
     let mut client = server.client().await;
     let request = sample();
 
-    let response = client.propose_allocations(request.clone()).await.unwrap().into_inner();
+    let response = client
+        .propose_allocations(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
     is_checked_baseline(&request, &response);
 
     let mut stream = client
@@ -152,7 +175,9 @@ async fn no_rpc_returns_a_plan_the_checker_has_not_seen() {
             scenarios: vec![pb::Scenario {
                 name: "without the first list".into(),
                 changes: vec![pb::ScenarioChange {
-                    change: Some(pb::scenario_change::Change::RemoveSessionId(request.sessions[0].id.clone())),
+                    change: Some(pb::scenario_change::Change::RemoveSessionId(
+                        request.sessions[0].id.clone(),
+                    )),
                 }],
             }],
         })

@@ -47,7 +47,10 @@ fn exact(mut r: pb::ProposeAllocationsRequest, weights: &[(&str, f64)]) -> pb::P
 }
 
 /// Each patient's list in a response, by the request's indexes.
-pub fn allocation(request: &pb::ProposeAllocationsRequest, response: &pb::ProposeAllocationsResponse) -> Vec<Option<usize>> {
+pub fn allocation(
+    request: &pb::ProposeAllocationsRequest,
+    response: &pb::ProposeAllocationsResponse,
+) -> Vec<Option<usize>> {
     let sessions: HashMap<&str, usize> = request
         .sessions
         .iter()
@@ -57,9 +60,17 @@ pub fn allocation(request: &pb::ProposeAllocationsRequest, response: &pb::Propos
     let on: HashMap<&str, usize> = response
         .sessions
         .iter()
-        .flat_map(|s| s.cases.iter().map(|c| (c.patient_id.as_str(), sessions[s.session_id.as_str()])))
+        .flat_map(|s| {
+            s.cases
+                .iter()
+                .map(|c| (c.patient_id.as_str(), sessions[s.session_id.as_str()]))
+        })
         .collect();
-    request.patients.iter().map(|p| on.get(p.id.as_str()).copied()).collect()
+    request
+        .patients
+        .iter()
+        .map(|p| on.get(p.id.as_str()).copied())
+        .collect()
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -75,8 +86,23 @@ fn at_a_zero_gap_the_plan_and_its_bound_are_the_exact_optimum_of_both_oracles() 
         ("120", 0, 8, 150, &[]),
         ("171", 0, 8, 170, &[]),
         ("120", 7, 8, 120, &[("objective.under_utilisation", 0.05)]),
-        ("142", 4, 8, 140, &[("objective.under_utilisation", 0.02), ("objective.move", 9.0)]),
-        ("171", 3, 8, 150, &[("objective.cases_per_list_shortfall", 12.0), ("objective.earliness", 0.8)]),
+        (
+            "142",
+            4,
+            8,
+            140,
+            &[("objective.under_utilisation", 0.02), ("objective.move", 9.0)],
+        ),
+        (
+            "171",
+            3,
+            8,
+            150,
+            &[
+                ("objective.cases_per_list_shortfall", 12.0),
+                ("objective.earliness", 0.8),
+            ],
+        ),
     ];
     let mut binding = 0;
     for &(specialty, skip, n, shrink, weights) in cases {
@@ -89,7 +115,10 @@ fn at_a_zero_gap_the_plan_and_its_bound_are_the_exact_optimum_of_both_oracles() 
         assert!(instance.pairs() > 0, "{name}: nobody may go anywhere");
         let brute = instance.brute_force();
         let highs = instance.highs_optimum();
-        assert!(close(brute, highs), "{name}: brute force {brute} vs HiGHS pair model {highs}");
+        assert!(
+            close(brute, highs),
+            "{name}: brute force {brute} vs HiGHS pair model {highs}"
+        );
 
         let response = propose(request.clone(), &SolveOptions::default()).unwrap();
         assert_valid(&request, &response);
@@ -98,7 +127,10 @@ fn at_a_zero_gap_the_plan_and_its_bound_are_the_exact_optimum_of_both_oracles() 
         let planned = instance
             .evaluate(&allocation(&request, &response))
             .unwrap_or_else(|e| panic!("{name}: the plan is not a plan of the oracle's instance: {e}"));
-        assert!(close(planned, brute), "{name}: the plan is worth {planned}, the optimum {brute}");
+        assert!(
+            close(planned, brute),
+            "{name}: the plan is worth {planned}, the optimum {brute}"
+        );
         assert!(
             close(stats.objective, brute),
             "{name}: the planner says its plan is worth {}, the oracle {brute}",
@@ -109,9 +141,16 @@ fn at_a_zero_gap_the_plan_and_its_bound_are_the_exact_optimum_of_both_oracles() 
             "{name}: proven bound {} vs optimum {brute}",
             stats.best_bound
         );
-        if response.unallocated.iter().any(|u| u.reasons.iter().any(|r| r == "capacity")) {
+        if response
+            .unallocated
+            .iter()
+            .any(|u| u.reasons.iter().any(|r| r == "capacity"))
+        {
             binding += 1;
         }
     }
-    assert!(binding >= cases.len() / 2, "capacity binds in only {binding} cases");
+    assert!(
+        binding >= cases.len() / 2,
+        "capacity binds in only {binding} cases"
+    );
 }

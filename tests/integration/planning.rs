@@ -1,12 +1,12 @@
 //! Plan quality and invariants: optimiser against the baseline (the exact optimum is in
 //! `oracle.rs`), determinism, locked bookings, and the checker on every plan.
 
-use theatre_optimiser::api::propose;
-use theatre_optimiser::api::proto as pb;
-use theatre_optimiser::domain::{PlannerKind, PlanningRequest};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use theatre_optimiser::api::propose;
+use theatre_optimiser::api::proto as pb;
+use theatre_optimiser::domain::{PlannerKind, PlanningRequest};
 
 use theatre_optimiser::planning::solve::{plan, SolveOptions};
 use theatre_optimiser::planning::{Progress, ProgressSink};
@@ -76,11 +76,17 @@ fn a_solve_stopped_after_an_improvement_returns_the_improvement() {
     };
     let response = propose(request.clone(), &opts).unwrap();
     assert_valid(&request, &response);
-    assert!(cancel.load(Ordering::SeqCst), "the solve reported no improvement on the baseline");
+    assert!(
+        cancel.load(Ordering::SeqCst),
+        "the solve reported no improvement on the baseline"
+    );
     let seen = seen.lock().unwrap();
     let improved = seen.iter().copied().find(|&v| v > seen[0] + 1e-9).unwrap();
     let stats = response.solver.as_ref().unwrap();
-    assert!((stats.baseline_objective - seen[0]).abs() < 1e-6, "the first report is the baseline");
+    assert!(
+        (stats.baseline_objective - seen[0]).abs() < 1e-6,
+        "the first report is the baseline"
+    );
     assert!(
         stats.objective >= improved - 1e-6,
         "answered {} after reporting {improved}",
@@ -150,7 +156,10 @@ fn pinned_bookings_stay_and_offered_ones_cost_a_move_when_moved() {
         .collect();
     assert_eq!(moved.len(), 1, "{:?}", response.moves);
     assert_eq!(moved[0].from_session_id, offered.session_id);
-    assert_eq!(moved[0].to_session_id, on(&offered.patient_id).unwrap_or_default());
+    assert_eq!(
+        moved[0].to_session_id,
+        on(&offered.patient_id).unwrap_or_default()
+    );
     assert_eq!(response.kpis.as_ref().unwrap().moves, 1);
     // And it costs a move: the plan's value, recomputed independently (move cost included),
     // is what the planner reports; without the move's cost it would be `move` higher.

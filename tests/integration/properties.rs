@@ -692,7 +692,10 @@ fn one_more_list_never_lowers_an_optimal_objective() {
         let optimal = pb::PlanStatus::Optimal as i32;
         if before.status == optimal && after.status == optimal {
             asserted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let (b, a) = (crate::support::objective(&before), crate::support::objective(&after));
+            let (b, a) = (
+                crate::support::objective(&before),
+                crate::support::objective(&after),
+            );
             prop_assert!(a >= b - 1e-6 * b.abs().max(1.0), "one more list: {} -> {}", b, a);
         }
         Ok(())
@@ -752,7 +755,10 @@ fn the_adversarial_shapes_are_what_they_claim() {
     assert_eq!(new_cases, 0);
     let huge = request(&runner_spec(Shape::OneHugeCase));
     let longest = huge.sessions.iter().map(|s| s.minutes).max().unwrap();
-    assert_eq!(huge.patients[0].expected_minutes, longest, "one case as long as the longest list");
+    assert_eq!(
+        huge.patients[0].expected_minutes, longest,
+        "one case as long as the longest list"
+    );
     // The shapes plan, and each plan is checked and accounts for everyone.
     for r in [full, ties, locked, huge] {
         let response = propose(r.clone(), &SolveOptions::default()).unwrap();
@@ -878,8 +884,7 @@ fn pinned_bookings_past_midnight_are_refused_or_planned() {
         // Refused: the violation names the bookings or the list they overfill.
         Err(e) => assert!(
             !e.0.is_empty()
-                && e
-                    .0
+                && e.0
                     .iter()
                     .all(|v| v.field.starts_with("existing_bookings") || v.field.starts_with("sessions[0]")),
             "{:?}",

@@ -105,7 +105,10 @@ async fn a_client_deadline_becomes_the_time_limit_and_the_incumbent_is_answered(
     let mut client = client(&server).await;
     // The policy would let the solver run for a minute.
     let mut request = theatre_optimiser::synth::generate(theatre_optimiser::synth::Scale::Theatre, 1);
-    request.policy.get_or_insert_with(Default::default).time_limit_seconds = Some(60.0);
+    request
+        .policy
+        .get_or_insert_with(Default::default)
+        .time_limit_seconds = Some(60.0);
     let deadline = Duration::from_secs(60);
     let mut call = tonic::Request::new(request.clone());
     call.set_timeout(deadline);
@@ -117,13 +120,20 @@ async fn a_client_deadline_becomes_the_time_limit_and_the_incumbent_is_answered(
     let limits = given.lock().unwrap().clone();
     assert_eq!(limits.len(), 1, "one solve");
     let limit = limits[0].expect("the service hands the client's deadline to the solver");
-    assert!(limit <= deadline - margin, "time limit {limit:?} for a {deadline:?} deadline");
+    assert!(
+        limit <= deadline - margin,
+        "time limit {limit:?} for a {deadline:?} deadline"
+    );
     assert_eq!(plan.status, pb::PlanStatus::Feasible as i32);
     let stats = plan.solver.as_ref().unwrap();
     assert_ne!(stats.stop_reason, "cancelled");
     assert!(stats.relative_gap > 0.0);
     assert_valid(&request, &plan);
-    assert_eq!(cancelled(&server.metrics), 0, "a time limit is not a cancellation");
+    assert_eq!(
+        cancelled(&server.metrics),
+        0,
+        "a time limit is not a cancellation"
+    );
 }
 
 /// A planner that ignores its time limit and works until it is cancelled (at most 60 s), noting

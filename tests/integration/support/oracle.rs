@@ -73,8 +73,11 @@ impl Instance {
             .iter()
             .map(|s| (s.id.as_str(), s.specialist_centre))
             .collect();
-        let session_ix: HashMap<&str, usize> =
-            sessions.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+        let session_ix: HashMap<&str, usize> = sessions
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.as_str(), i))
+            .collect();
         let ahead: Vec<i64> = sessions.iter().map(|s| days(planning, date(&s.date))).collect();
         let locked = |s: usize| ahead[s] < policy.phases.locked_days;
         let horizon = ahead.iter().copied().max().unwrap_or(0).max(1);
@@ -127,19 +130,24 @@ impl Instance {
             let session_date = date(&session.date);
             session.status != pb::SessionStatus::Released as i32
                 && patient.specialty == session.specialty
-                && patient.surgeon.as_ref().is_none_or(|n| session.surgeon.as_ref() == Some(n))
+                && patient
+                    .surgeon
+                    .as_ref()
+                    .is_none_or(|n| session.surgeon.as_ref() == Some(n))
                 && session
                     .hvlc_group
                     .as_ref()
                     .is_none_or(|g| groups_of(&patient.procedure).contains(&g.as_str()))
-                && (patient.accepted_site_ids.is_empty() || patient.accepted_site_ids.contains(&session.site_id))
+                && (patient.accepted_site_ids.is_empty()
+                    || patient.accepted_site_ids.contains(&session.site_id))
                 && !(list_type == pb::ListType::Adult
                     && age < a.paediatric_list_under_months
                     && !(age >= a.adult_services_choice_from_months && patient.accepts_adult_services))
                 && !(list_type == pb::ListType::Paediatric && age >= a.paediatric_list_under_months)
                 && session.min_age_months.is_none_or(|m| age as i64 >= i64::from(m))
                 && session.max_age_months.is_none_or(|m| age as i64 <= i64::from(m))
-                && !((age < a.specialist_centre_under_months || patient.complex) && !specialist[session.site_id.as_str()])
+                && !((age < a.specialist_centre_under_months || patient.complex)
+                    && !specialist[session.site_id.as_str()])
                 && !(age < a.paediatric_anaesthetist_under_months && !session.paediatric_anaesthetist)
                 && !(new && ahead[s] < policy.phases.booking_days && !preop_valid)
                 && !(new && locked(s) && !policy.phases.locked_lists_fill_gaps)
@@ -201,7 +209,13 @@ impl Instance {
             })
             .collect();
         let unbooked = (0..r.patients.len())
-            .map(|p| if due(p).is_some_and(|d| d <= horizon_end) { o.breach } else { 0.0 })
+            .map(|p| {
+                if due(p).is_some_and(|d| d <= horizon_end) {
+                    o.breach
+                } else {
+                    0.0
+                }
+            })
             .collect();
 
         let minutes: Vec<i64> = r.patients.iter().map(|p| i64::from(p.expected_minutes)).collect();
@@ -209,7 +223,11 @@ impl Instance {
         let capacity = (0..sessions.len())
             .map(|s| {
                 let session = &sessions[s];
-                let bonus = if session.reserved_minutes == 0 { turnaround } else { 0 };
+                let bonus = if session.reserved_minutes == 0 {
+                    turnaround
+                } else {
+                    0
+                };
                 let free = i64::from(session.minutes) - i64::from(session.reserved_minutes) + bonus;
                 let pinned: i64 = (0..r.patients.len())
                     .filter(|&p| booking[p] == Some((s, true)))
@@ -228,7 +246,9 @@ impl Instance {
                         Some(g) => cpl.groups.get(g).map(|g| g.per_240_minutes),
                         None => cpl.specialties.get(&session.specialty).copied(),
                     };
-                    per_240.map_or(0, |v| (v * f64::from(session.minutes) / 240.0 + 1e-9).floor() as u32)
+                    per_240.map_or(0, |v| {
+                        (v * f64::from(session.minutes) / 240.0 + 1e-9).floor() as u32
+                    })
                 }
             })
             .collect();
@@ -339,7 +359,9 @@ impl Instance {
         let short: Vec<_> = (0..lists)
             .map(|_| pb.add_column(-self.shortfall_weight, 0.0..))
             .collect();
-        let under: Vec<_> = (0..lists).map(|_| pb.add_column(-self.under_weight, 0.0..)).collect();
+        let under: Vec<_> = (0..lists)
+            .map(|_| pb.add_column(-self.under_weight, 0.0..))
+            .collect();
         let mut constant = 0.0;
         let mut by_list: Vec<Vec<(usize, highs::Col)>> = vec![Vec::new(); lists];
         for p in 0..self.options.len() {
@@ -388,7 +410,11 @@ impl Instance {
         model.set_option("mip_abs_gap", 0.0);
         model.set_option("threads", 1);
         let solved = model.solve();
-        assert_eq!(solved.status(), HighsModelStatus::Optimal, "the pair model is solved");
+        assert_eq!(
+            solved.status(),
+            HighsModelStatus::Optimal,
+            "the pair model is solved"
+        );
         solved.objective_value() + constant
     }
 }
