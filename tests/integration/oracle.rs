@@ -77,9 +77,13 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0)
 }
 
+/// A slice of the sample (specialty, first patient, patients, minutes cut from each list) and
+/// its objective weights.
+type Slice = (&'static str, usize, usize, i32, &'static [(&'static str, f64)]);
+
 #[test]
 fn at_a_zero_gap_the_plan_and_its_bound_are_the_exact_optimum_of_both_oracles() {
-    let cases: &[(&str, usize, usize, i32, &[(&str, f64)])] = &[
+    let cases: &[Slice] = &[
         ("120", 0, 7, 0, &[]),
         ("171", 0, 7, 0, &[]),
         ("142", 0, 8, 0, &[]),

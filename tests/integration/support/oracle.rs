@@ -148,21 +148,21 @@ impl Instance {
                 && session.max_age_months.is_none_or(|m| age as i64 <= i64::from(m))
                 && !((age < a.specialist_centre_under_months || patient.complex)
                     && !specialist[session.site_id.as_str()])
-                && !(age < a.paediatric_anaesthetist_under_months && !session.paediatric_anaesthetist)
+                && (age >= a.paediatric_anaesthetist_under_months || session.paediatric_anaesthetist)
                 && !(new && ahead[s] < policy.phases.booking_days && !preop_valid)
                 && !(new && locked(s) && !policy.phases.locked_lists_fill_gaps)
                 && !patient
                     .unavailable
                     .iter()
                     .any(|u| date(&u.from) <= session_date && session_date <= date(&u.to))
-                && !(needs_ebi && !patient.ebi_approved)
+                && (!needs_ebi || patient.ebi_approved)
         };
 
         let mut options = Vec::new();
         let mut may_be_unbooked = Vec::new();
         let mut offered_on = Vec::new();
-        for p in 0..r.patients.len() {
-            match booking[p] {
+        for (p, held_booking) in booking.iter().enumerate() {
+            match *held_booking {
                 Some((s, true)) => {
                     options.push(vec![s]);
                     may_be_unbooked.push(false);
@@ -395,7 +395,7 @@ impl Instance {
             capacity.extend(by_list[s].iter().map(|&(p, x)| (x, self.load[p] as f64)));
             pb.add_row(..=0.0, &capacity);
             for &(_, x) in &by_list[s] {
-                pb.add_row(..=0.0, &[(x, 1.0), (y[s], -1.0)]);
+                pb.add_row(..=0.0, [(x, 1.0), (y[s], -1.0)]);
             }
             let mut shortfall = vec![(short[s], 1.0), (y[s], -f64::from(self.target[s]))];
             shortfall.extend(by_list[s].iter().map(|&(_, x)| (x, 1.0)));
