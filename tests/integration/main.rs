@@ -11,7 +11,7 @@ pub mod oracle;
 mod planning;
 mod properties;
 mod report;
-pub mod service;
+mod service;
 mod setup_script;
 pub mod support;
 mod validation;

@@ -799,8 +799,8 @@ async fn a_solve_still_running_when_the_grace_period_ends_is_cancelled() {
 // (g) ------------------------------------------------------------------------------------------
 
 /// Everything every thread of this test binary logs, at TRACE, once the capture is installed.
-pub(crate) struct LogCapture {
-    pub(crate) buffer: Arc<Mutex<Vec<u8>>>,
+struct LogCapture {
+    buffer: Arc<Mutex<Vec<u8>>>,
     on: Arc<AtomicBool>,
 }
 
@@ -822,7 +822,7 @@ impl std::io::Write for CaptureWriter {
 /// Installs a global TRACE subscriber (text and JSON, span events included, no timestamps so a
 /// date in the logs can only come from the data) writing to a buffer. Global, because solves run
 /// on blocking-pool and solver threads.
-pub(crate) fn log_capture() -> &'static LogCapture {
+fn log_capture() -> &'static LogCapture {
     static CAPTURE: OnceLock<LogCapture> = OnceLock::new();
     CAPTURE.get_or_init(|| {
         use tracing_subscriber::fmt::format::FmtSpan;
