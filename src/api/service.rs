@@ -12,7 +12,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use crate::api::answer::propose;
+use crate::api::answer::{propose_with, Solver};
 use crate::api::desk;
 use crate::api::error::{ProposeError, Queue, SizeLimit};
 use crate::api::metrics::Metrics;
@@ -50,7 +50,7 @@ impl Default for ServiceConfig {
 /// Scenarios a `CompareScenarios` request may name (each is planned, so each takes a solve slot).
 pub const MAX_SCENARIOS: usize = 16;
 
-/// Plans one validated-or-not request: [`propose`] in production; tests inject others (a planner
+/// Plans one validated-or-not request: [`crate::api::propose`] in production; tests inject others (a planner
 /// that panics, say) through [`OptimiserService::with_planner`].
 pub type Planner = Arc<
     dyn Fn(
@@ -75,10 +75,18 @@ pub struct OptimiserService {
 
 impl OptimiserService {
     pub fn new(config: ServiceConfig, metrics: Arc<Metrics>) -> Self {
-        Self::with_planner(config, metrics, Arc::new(propose))
+        Self::with_solver(config, metrics, Arc::new(crate::planning::solve::plan))
     }
 
-    /// The service with another planner in place of [`propose`] (a test seam; production uses
+    /// The service as [`OptimiserService::new`] builds it (validation, the plan checker and its
+    /// baseline fallback, conversion), with another solver in place of the planner's (a test
+    /// seam).
+    pub fn with_solver(config: ServiceConfig, metrics: Arc<Metrics>, solver: Arc<Solver>) -> Self {
+        let planner: Planner = Arc::new(move |request, opts| propose_with(request, opts, &*solver));
+        Self::with_planner(config, metrics, planner)
+    }
+
+    /// The service with another planner in place of [`crate::api::propose`] (a test seam; production uses
     /// [`OptimiserService::new`]).
     pub fn with_planner(config: ServiceConfig, metrics: Arc<Metrics>, planner: Planner) -> Self {
         let slots = Arc::new(Semaphore::new(config.max_concurrent_solves.max(1)));

@@ -16,5 +16,5 @@ pub mod plan;
 pub mod solve;
 
 pub use model::highs_run::SolverError;
-pub use pipeline::{propose, PlanError};
+pub use pipeline::{propose, propose_with, PlanError};
 pub use solve::{Progress, ProgressSink, SolveOptions};

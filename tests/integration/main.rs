@@ -4,9 +4,11 @@
 mod api;
 mod architecture;
 mod bad_inputs;
+mod checker_wiring;
 mod cli;
 mod desk;
 mod import;
+pub mod oracle;
 mod planning;
 mod properties;
 mod report;
