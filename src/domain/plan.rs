@@ -54,6 +54,9 @@ pub struct SolverStats {
     pub variables: usize,
     pub constraints: usize,
     pub stop_reason: StopReason,
+    /// Solves whose proven bound fell below the value of their own plan: a solver bug (the
+    /// reported bound is then raised to the plan's value). 0 on a sound solve.
+    pub bound_errors: u32,
 }
 
 impl SolverStats {

@@ -39,7 +39,7 @@ pub fn propose_with(
     planner: impl Fn(&PlanningRequest, &SolveOptions) -> Result<Plan, SolverError>,
 ) -> Result<Plan, PlanError> {
     let first = planner(req, opts)?;
-    let violations = check::check(req, &first);
+    let violations = checked(req, &first);
     if violations.is_empty() {
         return Ok(first);
     }
@@ -51,7 +51,7 @@ pub fn propose_with(
     let mut fallback_req = req.clone();
     fallback_req.planner = PlannerKind::Baseline;
     let fallback = planner(&fallback_req, opts)?;
-    let fallback_violations = check::check(req, &fallback);
+    let fallback_violations = checked(req, &fallback);
     if fallback_violations.is_empty() {
         Ok(fallback)
     } else {
@@ -64,6 +64,12 @@ pub fn propose_with(
             violations: violations.len(),
         })
     }
+}
+
+/// The checker's findings on a plan, timed as the `check` phase.
+fn checked(req: &PlanningRequest, plan: &Plan) -> Vec<check::Violation> {
+    let _span = tracing::debug_span!("check").entered();
+    check::check(req, plan)
 }
 
 /// The distinct rule codes of a checker's findings: what a log line may say of them.

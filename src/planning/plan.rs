@@ -23,6 +23,7 @@ impl Plan {
         planner: PlannerKind,
         mut stats: SolverStats,
     ) -> Plan {
+        let _span = tracing::debug_span!("plan_build").entered();
         stats.objective = objective::evaluate(req, &assignment);
         let lists = build_lists(req, &assignment);
         let unallocated = explain_unallocated(req, &assignment);

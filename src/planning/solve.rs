@@ -58,9 +58,16 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolverEr
         rules::eligible_sessions(req)
     };
     let pairs: usize = options.iter().map(Vec::len).sum();
-    let first_fit = baseline::first_fit(req, &options);
-    let baseline_objective = objective::evaluate(req, &first_fit);
-    let trivial = baseline::trivial_bound(req, &options);
+    let (first_fit, baseline_objective, trivial) = {
+        let _span = tracing::debug_span!("baseline").entered();
+        let first_fit = baseline::first_fit(req, &options);
+        let baseline_objective = objective::evaluate(req, &first_fit);
+        (
+            first_fit,
+            baseline_objective,
+            baseline::trivial_bound(req, &options),
+        )
+    };
     emit("baseline", baseline_objective, trivial);
 
     let mut stats = SolverStats {
@@ -74,6 +81,7 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolverEr
         variables: 0,
         constraints: 0,
         stop_reason: StopReason::Baseline,
+        bound_errors: 0,
     };
     if req.planner == PlannerKind::Baseline {
         return Ok(Plan::build(
@@ -90,6 +98,7 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolverEr
     let policy_limit = Duration::from_secs_f64(req.policy.solver.time_limit_seconds);
     let limit = opts.time_limit.map_or(policy_limit, |t| t.min(policy_limit));
     let deadline = started + limit;
+    let solve_span = tracing::debug_span!("solve").entered();
     let outcome = solve_components(
         req,
         &options,
@@ -99,6 +108,7 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolverEr
         opts,
         &|objective, bound| emit("solve", objective, bound),
     )?;
+    drop(solve_span);
 
     let mut assignment = first_fit.clone();
     for (comp, result) in comps.iter().zip(&outcome) {
@@ -111,6 +121,14 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolverEr
     let value = objective::evaluate(req, &assignment);
     stats.variables = outcome.iter().map(|r| r.variables).sum();
     stats.constraints = outcome.iter().map(|r| r.constraints).sum();
+    if bound < value - 1e-6 * value.abs().max(1.0) {
+        stats.bound_errors += 1;
+        tracing::error!(
+            bound,
+            value,
+            "the proven bound is below the plan's own value: a solver bug"
+        );
+    }
     stats.best_bound = bound.max(value);
     stats.relative_gap = SolverStats::gap(value, stats.best_bound);
     stats.solve_seconds = started.elapsed().as_secs_f64();

@@ -8,6 +8,7 @@ mod checker_wiring;
 mod cli;
 mod desk;
 mod import;
+mod metrics;
 pub mod oracle;
 mod planning;
 mod properties;

@@ -21,14 +21,13 @@ use theatre_optimiser::api::service::{OptimiserService, Planner, ServiceConfig, 
 use theatre_optimiser::api::{self, ProposeError};
 use theatre_optimiser::domain::PlanningRequest;
 use theatre_optimiser::planning::{PlanError, SolveOptions, SolverError};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic::Code;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_types::StatusExt;
 
-use crate::support::{assert_valid, sample, trust_request, wait_until, TestServer};
+use crate::support::{assert_valid, free_port, sample, trust_request, wait_until, TestServer};
 
 const SERVICE_NAME: &str = "theatre.optimiser.v1.TheatreOptimiser";
 const BIG: usize = 64 * 1024 * 1024;
@@ -43,34 +42,18 @@ async fn client(server: &TestServer) -> TheatreOptimiserClient<Channel> {
 }
 
 fn in_flight(m: &Metrics) -> i64 {
-    m.in_flight.load(Ordering::SeqCst)
+    m.in_flight.get()
 }
 
 fn cancelled(m: &Metrics) -> u64 {
-    m.cancelled.load(Ordering::SeqCst)
+    m.cancelled.get()
 }
 
-/// A free port on loopback (bound then released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `GET /metrics` over plain HTTP/1.1; the body.
+/// `GET /metrics`; the body.
 async fn scrape(addr: SocketAddr) -> String {
-    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
-    socket
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .await
-        .unwrap();
-    let mut text = String::new();
-    socket.read_to_string(&mut text).await.unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    body.to_string()
+    let (status, _, body) = crate::metrics::http(addr, "GET", "/metrics").await;
+    assert_eq!(status, 200);
+    body
 }
 
 fn is_plan(plan: &pb::ProposeAllocationsResponse) -> bool {
@@ -178,7 +161,7 @@ async fn a_solve_that_overruns_the_deadline_answers_deadline_exceeded_and_is_sto
         "the solve was not stopped"
     );
     assert!(saw_cancel.load(Ordering::SeqCst));
-    assert_eq!(server.metrics.deadline_exceeded.load(Ordering::SeqCst), 1);
+    assert_eq!(server.metrics.deadline_exceeded.get(), 1);
     assert_eq!(
         cancelled(&server.metrics),
         0,
@@ -226,6 +209,10 @@ async fn a_client_that_goes_away_stops_its_solve() {
     assert!(text.contains("theatre_solves_in_flight 0\n"), "{text}");
     assert!(text.contains("theatre_requests_total 1\n"), "{text}");
     assert!(text.contains("# TYPE theatre_solve_seconds histogram"), "{text}");
+    assert!(
+        text.contains("theatre_rpc_requests_total{rpc=\"ProposeAllocations\",code=\"CANCELLED\"} 1\n"),
+        "{text}"
+    );
 }
 
 // (c) ------------------------------------------------------------------------------------------
@@ -279,7 +266,7 @@ async fn a_full_queue_refuses_at_once_with_resource_exhausted_and_retry_info() {
         assert!(*elapsed < Duration::from_secs(20), "refused after {elapsed:?}");
     }
     assert_eq!(calls.len(), 2);
-    assert_eq!(server.metrics.refused.load(Ordering::SeqCst), 2);
+    assert_eq!(server.metrics.refused.get(), 2);
     assert_eq!(in_flight(&server.metrics), 1);
     assert_eq!(server.metrics.queue_depth(), 1);
     // Both remaining clients go away: the running solve stops and the queue empties.
@@ -387,8 +374,8 @@ async fn requests_over_the_size_limits_are_refused_with_the_limit_named() {
         "{}",
         status.message()
     );
-    assert_eq!(server.metrics.in_flight.load(Ordering::SeqCst), 0);
-    assert_eq!(server.metrics.errors.load(Ordering::SeqCst), 4);
+    assert_eq!(server.metrics.in_flight.get(), 0);
+    assert_eq!(server.metrics.errors.get(), 4);
 }
 
 #[tokio::test]
@@ -606,7 +593,7 @@ async fn tls_serves_trusting_clients_and_refuses_plaintext_and_strangers() {
         .await
         .expect_err("plaintext refused by a TLS server");
     eprintln!("plaintext to TLS: {err}");
-    assert_eq!(server.metrics.requests.load(Ordering::SeqCst), 1);
+    assert_eq!(server.metrics.requests.get(), 1);
 }
 
 #[tokio::test]
@@ -640,7 +627,7 @@ async fn mutual_tls_needs_a_client_certificate_from_the_configured_ca() {
         .expect_err("the token is still required");
     assert!(err.contains("Unauthenticated"), "{err}");
     assert!(plan_in_plaintext(server.addr).await.is_err());
-    assert_eq!(server.metrics.requests.load(Ordering::SeqCst), 1);
+    assert_eq!(server.metrics.requests.get(), 1);
 }
 
 #[tokio::test]
@@ -672,7 +659,7 @@ async fn the_token_guards_every_planning_rpc_but_not_health() {
         let status = client.propose_allocations(request).await.unwrap_err();
         assert_eq!(status.code(), Code::Unauthenticated, "{wrong:?}");
     }
-    assert_eq!(server.metrics.requests.load(Ordering::SeqCst), 0);
+    assert_eq!(server.metrics.requests.get(), 0);
     // Probes need no token.
     let mut health = HealthClient::new(
         Channel::from_shared(server.channel_url())
@@ -1005,6 +992,6 @@ async fn a_panicking_or_failing_solve_answers_internal_and_the_server_keeps_serv
         Some(pb::propose_allocations_event::Event::Plan(_))
     ));
     assert_eq!(calls.load(Ordering::SeqCst), 4);
-    assert_eq!(server.metrics.errors.load(Ordering::SeqCst), 2);
+    assert_eq!(server.metrics.errors.get(), 2);
     assert_eq!(in_flight(&server.metrics), 0);
 }

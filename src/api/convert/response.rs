@@ -140,6 +140,7 @@ pub fn to_response(req: &PlanningRequest, plan: &Plan) -> pb::ProposeAllocations
             variables: s.variables as i32,
             constraints: s.constraints as i32,
             stop_reason: s.stop_reason.as_str().to_string(),
+            bound_errors: s.bound_errors,
         }),
         moves: plan
             .moves

@@ -145,6 +145,15 @@ pub fn trust_request(time_limit_seconds: f64) -> pb::ProposeAllocationsRequest {
 }
 
 /// Polls `condition` every 50 ms until it holds or `limit` passes; returns whether it held.
+/// A free port on loopback (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub async fn wait_until(limit: std::time::Duration, mut condition: impl FnMut() -> bool) -> bool {
     let until = std::time::Instant::now() + limit;
     loop {

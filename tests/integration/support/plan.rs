@@ -148,6 +148,7 @@ pub fn from_response(req: &PlanningRequest, r: &pb::ProposeAllocationsResponse) 
         variables: s.variables.max(0) as usize,
         constraints: s.constraints.max(0) as usize,
         stop_reason: stop_reason(&s.stop_reason)?,
+        bound_errors: s.bound_errors,
     };
     Ok(Plan {
         status,
