@@ -52,6 +52,8 @@ struct PhaseLabels {
     phase: &'static str,
 }
 
+type PhaseFamily = Family<PhaseLabels, Histogram, fn() -> Histogram>;
+
 pub struct Metrics {
     registry: Registry,
     pub requests: Counter,
@@ -198,8 +200,8 @@ fn phase_histogram() -> Histogram {
 
 /// The phase histograms: one per process, since phases are timed by a tracing layer
 /// ([`PhaseTimer`]) that the process installs once.
-fn phase_seconds() -> &'static Family<PhaseLabels, Histogram, fn() -> Histogram> {
-    static PHASES_SECONDS: OnceLock<Family<PhaseLabels, Histogram, fn() -> Histogram>> = OnceLock::new();
+fn phase_seconds() -> &'static PhaseFamily {
+    static PHASES_SECONDS: OnceLock<PhaseFamily> = OnceLock::new();
     PHASES_SECONDS.get_or_init(|| Family::new_with_constructor(phase_histogram as fn() -> _))
 }
 

@@ -45,26 +45,35 @@ pub(crate) async fn wait_serving(addr: SocketAddr, limit: Duration) -> Result<()
 
 /// `GET /metrics` from the server's metrics port.
 pub(crate) async fn scrape(addr: SocketAddr) -> Result<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut socket = tokio::net::TcpStream::connect(addr).await?;
-    socket
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .await?;
-    let mut text = String::new();
-    tokio::time::timeout(Duration::from_secs(10), socket.read_to_string(&mut text)).await??;
-    Ok(text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default())
+    use http_body_util::{BodyExt, Empty};
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Empty<tonic::codegen::Bytes>>();
+    let uri: http::Uri = format!("http://{addr}/metrics").parse()?;
+    let fetch = async {
+        let response = client.get(uri).await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "metrics: HTTP {}",
+            response.status()
+        );
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    };
+    tokio::time::timeout(Duration::from_secs(10), fetch).await?
 }
 
+/// The value of the unlabelled sample `name` in a scrape.
 pub(crate) fn metric(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    use prometheus_parse::{Scrape, Value};
+    let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).ok()?;
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == name && s.labels.is_empty())
+        .and_then(|s| match s.value {
+            Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => Some(v),
+            _ => None,
+        })
 }
 
 /// The server process; killed if still running when dropped.
@@ -393,7 +402,8 @@ mod tests {
 
     #[test]
     fn metrics_are_read_by_exact_name() {
-        let text = "theatre_requests_total 12\ntheatre_requests_refused_total 3\n";
+        let text = "# TYPE theatre_requests counter\ntheatre_requests_total 12\n\
+                    # TYPE theatre_requests_refused counter\ntheatre_requests_refused_total 3\n# EOF\n";
         assert_eq!(metric(text, "theatre_requests_total"), Some(12.0));
         assert_eq!(metric(text, "theatre_requests_refused_total"), Some(3.0));
         assert_eq!(metric(text, "theatre_requests"), None);
