@@ -483,7 +483,7 @@ impl OptimiserService {
         span: tracing::Span,
         answer: impl FnOnce() -> Result<T, ProposeError> + Send + 'static,
     ) -> Result<T, ProposeError> {
-        self.metrics.requests.fetch_add(1, Ordering::Relaxed);
+        self.metrics.requests.inc();
         let result = match sized {
             Err(e) => Err(e),
             Ok(()) => {
@@ -504,7 +504,7 @@ impl OptimiserService {
             }
         };
         if result.is_err() {
-            self.metrics.errors.fetch_add(1, Ordering::Relaxed);
+            self.metrics.errors.inc();
         }
         result
     }

@@ -54,6 +54,7 @@ pub fn hand_plan(req: &PlanningRequest, lists: &[(SessionIx, Vec<PatientIx>)]) -
         variables: 0,
         constraints: 0,
         stop_reason: StopReason::Baseline,
+        bound_errors: 0,
     };
     let mut plan = Plan::build(
         req,
