@@ -1,6 +1,7 @@
 //! The command line, one file per command: `serve` (the gRPC API), `solve` (a request planned
 //! offline), `report` (HTML), `whatif` (scenarios side by side), `import` (trust CSVs), `demo`,
-//! `generate` (realistic requests) and `bench` (baseline against optimiser); `progress` (bars and
+//! `generate` (realistic requests), `bench` (baseline against optimiser) and `export-model` (the
+//! pair model as MPS, for other solvers); `progress` (bars and
 //! log lines on stderr) and `files` (reading and writing) serve them all.
 //!
 //! Imports: `api`, `io`, `synth`, `planning`, `check`, `rules`, `domain` (it is the binary: it may
@@ -8,6 +9,7 @@
 
 mod bench;
 mod demo;
+mod export_model;
 mod files;
 mod generate;
 mod import;
@@ -58,6 +60,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Plan generated requests with the baseline and the optimiser; print (and optionally write) the table.
     Bench(bench::BenchArgs),
+    /// Write a request's pair model as an MPS file for other solvers; print the objective constant.
+    ExportModel(export_model::ExportModelArgs),
 }
 
 impl Command {
@@ -72,6 +76,7 @@ impl Command {
             Command::Demo => demo::run().await,
             Command::Generate(args) => generate::run(args),
             Command::Bench(args) => bench::run(args).await,
+            Command::ExportModel(args) => export_model::run(args),
         }
     }
 }

@@ -6,6 +6,7 @@ mod architecture;
 mod bad_inputs;
 mod cli;
 mod import;
+mod optimiser;
 mod planning;
 mod properties;
 mod report;
