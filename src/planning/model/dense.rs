@@ -32,6 +32,15 @@ pub struct DenseList {
     pub by_load: Vec<u32>,
 }
 
+impl DenseList {
+    /// Fills `by_load`: candidate positions by load, then position.
+    pub fn sort_by_load(&mut self) {
+        self.by_load = (0..self.cands.len() as u32).collect();
+        let load = &self.load;
+        self.by_load.sort_by_key(|&k| (load[k as usize], k));
+    }
+}
+
 /// The policy's list-cost weights, which pricing needs term by term (what one more case or
 /// minute relieves).
 #[derive(Debug, Clone, Copy)]
@@ -126,9 +135,7 @@ impl Dense {
         for list in &mut lists {
             // Pinned cases always fit.
             list.capacity = list.capacity.max(list.pinned_load);
-            list.by_load = (0..list.cands.len() as u32).collect();
-            let load = &list.load;
-            list.by_load.sort_by_key(|&k| (load[k as usize], k));
+            list.sort_by_load();
         }
         Dense {
             patients: comp.patients.clone(),
@@ -138,6 +145,23 @@ impl Dense {
             options: opts,
             pinned_on,
             costs,
+        }
+    }
+
+    /// Minutes list `l` has left for free patients once its pinned cases are on.
+    pub fn free_minutes(&self, l: usize) -> i64 {
+        let list = &self.lists[l];
+        (list.capacity - list.pinned_load).max(0)
+    }
+
+    /// What one more case relieves of list `l`'s shortfall cost while the list is short of its
+    /// target with only its pinned cases (0 once they meet it).
+    pub fn shortfall_relief(&self, l: usize) -> f64 {
+        let list = &self.lists[l];
+        if list.target > list.pinned.len() as u32 {
+            self.costs.shortfall
+        } else {
+            0.0
         }
     }
 

@@ -90,13 +90,8 @@ impl Knapsack {
         let costs = &dense.costs;
         let forced = list.pinned.len() as u32;
         let (forced_value, forced_touch) = (list.pinned_value, list.pinned_touch);
-        let free = (list.capacity - list.pinned_load).max(0);
-        let cap = (free / unit) as usize;
-        let short_bonus = if list.target > forced {
-            costs.shortfall
-        } else {
-            0.0
-        };
+        let cap = (dense.free_minutes(l) / unit) as usize;
+        let short_bonus = dense.shortfall_relief(l);
 
         // Candidates that could ever be in a best pattern, by duration class (the list's
         // candidates are kept sorted by load); within a class only the best ⌊cap / units⌋ can
@@ -349,13 +344,8 @@ pub fn enumerate(
     let list = &dense.lists[l];
     let costs = &dense.costs;
     let forced = list.pinned.len() as u32;
-    let free = (list.capacity - list.pinned_load).max(0);
-    let cap = (free / unit) as usize;
-    let short_bonus = if list.target > forced {
-        costs.shortfall
-    } else {
-        0.0
-    };
+    let cap = (dense.free_minutes(l) / unit) as usize;
+    let short_bonus = dense.shortfall_relief(l);
     let mut items: Vec<Item> = Vec::new();
     for k in 0..list.cands.len() {
         let Some(r) = profit(k) else { continue };

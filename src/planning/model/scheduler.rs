@@ -429,9 +429,7 @@ mod tests {
             }
         }
         for list in &mut lists {
-            list.by_load = (0..list.cands.len() as u32).collect();
-            let load = &list.load;
-            list.by_load.sort_by_key(|&k| (load[k as usize], k));
+            list.sort_by_load();
         }
         Dense {
             patients: (0..n).collect(),
