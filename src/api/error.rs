@@ -76,7 +76,14 @@ impl From<ProposeError> for Status {
                 }
                 Status::with_error_details(Code::InvalidArgument, msg, details)
             }
-            ProposeError::TooLarge(limit) => Status::invalid_argument(limit.to_string()),
+            ProposeError::TooLarge(limit) => {
+                let mut details = ErrorDetails::new();
+                details.add_bad_request_violation(
+                    limit.what,
+                    format!("{} given; at most {} per request", limit.count, limit.limit),
+                );
+                Status::with_error_details(Code::InvalidArgument, limit.to_string(), details)
+            }
             ProposeError::Busy(queue) => {
                 let mut details = ErrorDetails::new();
                 details.set_retry_info(Some(Duration::from_secs(2)));

@@ -8,6 +8,7 @@
 
 mod answer;
 pub mod convert;
+pub mod desk;
 mod error;
 pub mod metrics;
 pub mod proto;
@@ -15,7 +16,7 @@ pub mod server;
 pub mod service;
 pub mod whatif;
 
-pub use answer::propose;
+pub use answer::{propose, propose_with, Solver};
 pub use error::{
     listed_violations, ProposeError, Queue, SizeLimit, MAX_LISTED_VIOLATIONS, MAX_VIOLATION_CHARS,
 };

@@ -12,7 +12,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use crate::api::answer::propose;
+use crate::api::answer::{propose_with, Solver};
+use crate::api::desk;
 use crate::api::error::{ProposeError, Queue, SizeLimit};
 use crate::api::metrics::Metrics;
 use crate::api::proto as pb;
@@ -49,7 +50,7 @@ impl Default for ServiceConfig {
 /// Scenarios a `CompareScenarios` request may name (each is planned, so each takes a solve slot).
 pub const MAX_SCENARIOS: usize = 16;
 
-/// Plans one validated-or-not request: [`propose`] in production; tests inject others (a planner
+/// Plans one validated-or-not request: [`crate::api::propose`] in production; tests inject others (a planner
 /// that panics, say) through [`OptimiserService::with_planner`].
 pub type Planner = Arc<
     dyn Fn(
@@ -74,10 +75,18 @@ pub struct OptimiserService {
 
 impl OptimiserService {
     pub fn new(config: ServiceConfig, metrics: Arc<Metrics>) -> Self {
-        Self::with_planner(config, metrics, Arc::new(propose))
+        Self::with_solver(config, metrics, Arc::new(crate::planning::solve::plan))
     }
 
-    /// The service with another planner in place of [`propose`] (a test seam; production uses
+    /// The service as [`OptimiserService::new`] builds it (validation, the plan checker and its
+    /// baseline fallback, conversion), with another solver in place of the planner's (a test
+    /// seam).
+    pub fn with_solver(config: ServiceConfig, metrics: Arc<Metrics>, solver: Arc<Solver>) -> Self {
+        let planner: Planner = Arc::new(move |request, opts| propose_with(request, opts, &*solver));
+        Self::with_planner(config, metrics, planner)
+    }
+
+    /// The service with another planner in place of [`crate::api::propose`] (a test seam; production uses
     /// [`OptimiserService::new`]).
     pub fn with_planner(config: ServiceConfig, metrics: Arc<Metrics>, planner: Planner) -> Self {
         let slots = Arc::new(Semaphore::new(config.max_concurrent_solves.max(1)));
@@ -409,6 +418,95 @@ impl TheatreOptimiser for OptimiserService {
             self.metrics.errors.fetch_add(1, Ordering::Relaxed);
         }
         Ok(Response::new(result?))
+    }
+
+    async fn recommend_backfill(
+        &self,
+        request: Request<pb::RecommendBackfillRequest>,
+    ) -> Result<Response<pb::RecommendBackfillResponse>, Status> {
+        let request = request.into_inner();
+        let span = tracing::info_span!("recommend_backfill");
+        let out = self.desk(self.world_size(request.world.as_ref()), span, move || {
+            desk::recommend_backfill(request)
+        });
+        Ok(Response::new(out.await?))
+    }
+
+    async fn offer_dates(
+        &self,
+        request: Request<pb::OfferDatesRequest>,
+    ) -> Result<Response<pb::OfferDatesResponse>, Status> {
+        let request = request.into_inner();
+        let span = tracing::info_span!("offer_dates");
+        let out = self.desk(self.world_size(request.world.as_ref()), span, move || {
+            desk::offer_dates(request)
+        });
+        Ok(Response::new(out.await?))
+    }
+
+    async fn check_plan(
+        &self,
+        request: Request<pb::CheckPlanRequest>,
+    ) -> Result<Response<pb::CheckPlanResponse>, Status> {
+        let request = request.into_inner();
+        let span = tracing::info_span!("check_plan", lists = request.lists.len());
+        let out = self.desk(self.world_size(request.world.as_ref()), span, move || {
+            desk::check_plan(request)
+        });
+        Ok(Response::new(out.await?))
+    }
+
+    async fn validate_request(
+        &self,
+        request: Request<pb::ValidateRequestRequest>,
+    ) -> Result<Response<pb::ValidateRequestResponse>, Status> {
+        let request = request.into_inner();
+        let span = tracing::info_span!("validate_request");
+        let out = self.desk(self.world_size(request.world.as_ref()), span, move || {
+            Ok(desk::validate_request(request))
+        });
+        Ok(Response::new(out.await?))
+    }
+}
+
+impl OptimiserService {
+    /// A desk request's world within the size limits (a missing world is validation's to refuse).
+    fn world_size(&self, world: Option<&pb::ProposeAllocationsRequest>) -> Result<(), ProposeError> {
+        world.map_or(Ok(()), |w| self.check_size(w))
+    }
+
+    /// Answers a booking-desk request off the async runtime: the world's size is checked first;
+    /// no solve slot is taken (the answers take milliseconds, and no solver runs).
+    async fn desk<T: Send + 'static>(
+        &self,
+        sized: Result<(), ProposeError>,
+        span: tracing::Span,
+        answer: impl FnOnce() -> Result<T, ProposeError> + Send + 'static,
+    ) -> Result<T, ProposeError> {
+        self.metrics.requests.fetch_add(1, Ordering::Relaxed);
+        let result = match sized {
+            Err(e) => Err(e),
+            Ok(()) => {
+                let dispatch = tracing::dispatcher::get_default(|d| d.clone());
+                tokio::task::spawn_blocking(move || {
+                    tracing::dispatcher::with_default(&dispatch, || {
+                        let _entered = span.enter();
+                        // The panic payload is not logged: it could quote request data.
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(answer)).unwrap_or_else(|_| {
+                            tracing::error!("a desk answer panicked; answering INTERNAL");
+                            Err(ProposeError::Internal("the answer panicked".into()))
+                        })
+                    })
+                })
+                .await
+                .map_err(|e| ProposeError::Internal(format!("desk task failed: {e}")))
+                .and_then(|r| r)
+            }
+        };
+        if result.is_err() {
+            self.metrics.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        result
     }
 }
 

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{NaiveTime, Timelike};
+use chrono::{Datelike, NaiveTime, Timelike};
 
-use crate::domain::{months_between, BookingState, ExistingBooking, PatientIx, PlanningRequest, SessionIx};
+use crate::domain::{BookingState, Date, ExistingBooking, PatientIx, PlanningRequest, SessionIx};
 
 /// Days from the planning date to the session.
 pub(super) fn days_ahead(req: &PlanningRequest, s: SessionIx) -> i64 {
@@ -25,8 +25,19 @@ pub(super) fn is_pinned(req: &PlanningRequest, b: &ExistingBooking) -> bool {
 
 /// Whole months of age on the session's date.
 pub(super) fn age_at(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> u32 {
-    let ahead = months_between(req.planning_date, req.sessions[s].date).max(0);
-    req.patients[p].age_months + ahead.unsigned_abs()
+    req.patients[p].age_months + months_after(req.planning_date, req.sessions[s].date)
+}
+
+/// Whole calendar months from `from` to `to` (0 when `to` is not after `from`), worked out here
+/// rather than taken from the calendar the planners use: the months between the two dates' month
+/// numbers, less one when `to`'s day of the month has not reached `from`'s.
+pub(super) fn months_after(from: Date, to: Date) -> u32 {
+    let month_number = |d: Date| i64::from(d.year()) * 12 + i64::from(d.month0());
+    let mut months = month_number(to) - month_number(from);
+    if to.day() < from.day() {
+        months -= 1;
+    }
+    u32::try_from(months).unwrap_or(0)
 }
 
 pub(super) fn turnaround(req: &PlanningRequest) -> i64 {

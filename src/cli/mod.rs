@@ -1,22 +1,28 @@
 //! The command line, one file per command: `serve` (the gRPC API), `solve` (a request planned
 //! offline), `report` (HTML), `whatif` (scenarios side by side), `import` (trust CSVs), `demo`,
-//! `generate` (realistic requests), `bench` (baseline against optimiser) and `export-model` (the
-//! pair model as MPS, for other solvers); `progress` (bars and
+//! `generate` (realistic requests), `bench` (baseline against optimiser), `export-model` (the
+//! pair model as MPS, for other solvers), and the booking desk's `backfill`, `offer`, `check`,
+//! `validate` and `export`; `progress` (bars and
 //! log lines on stderr) and `files` (reading and writing) serve them all.
 //!
 //! Imports: `api`, `io`, `synth`, `planning`, `check`, `rules`, `domain` (it is the binary: it may
 //! use every layer; it holds no planning logic of its own).
 
+mod backfill;
 mod bench;
+mod check;
 mod demo;
+mod export;
 mod export_model;
 mod files;
 mod generate;
 mod import;
+mod offer;
 pub mod progress;
 mod report;
 mod serve;
 mod solve;
+mod validate;
 mod whatif;
 
 use anyhow::Result;
@@ -62,6 +68,16 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Write a request's pair model as an MPS file for other solvers; print the objective constant.
     ExportModel(export_model::ExportModelArgs),
+    /// Who in the pool can fill a list's free minutes now, best first (RecommendBackfill offline).
+    Backfill(backfill::BackfillArgs),
+    /// The lists one child can be offered, best first (OfferDates offline).
+    Offer(offer::OfferArgs),
+    /// The plan checker's verdict on a plan made elsewhere, with its KPIs (CheckPlan offline).
+    Check(check::CheckArgs),
+    /// Every violation of a request JSON at once (ValidateRequest offline).
+    Validate(validate::ValidateArgs),
+    /// A plan JSON as CSV: one row per case (imports back as bookings), and the unallocated.
+    Export(export::ExportArgs),
 }
 
 impl Command {
@@ -77,6 +93,11 @@ impl Command {
             Command::Generate(args) => generate::run(args),
             Command::Bench(args) => bench::run(args).await,
             Command::ExportModel(args) => export_model::run(args),
+            Command::Backfill(args) => backfill::run(args),
+            Command::Offer(args) => offer::run(args),
+            Command::Check(args) => check::run(args),
+            Command::Validate(args) => validate::run(args),
+            Command::Export(args) => export::run(args),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! Imports: `check`, `rules`, `domain`.
 
 pub mod baseline;
+pub mod desk;
 pub mod model;
 pub mod objective;
 mod pipeline;
@@ -15,5 +16,5 @@ pub mod plan;
 pub mod solve;
 
 pub use model::highs_run::SolverError;
-pub use pipeline::{propose, PlanError};
+pub use pipeline::{propose, propose_with, PlanError};
 pub use solve::{Progress, ProgressSink, SolveOptions};

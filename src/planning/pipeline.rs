@@ -27,12 +27,13 @@ pub enum PlanError {
 /// Warnings name rule codes and counts only, never patients. `opts.time_limit`, when set, counts
 /// from this call.
 pub fn propose(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, PlanError> {
-    checked_with(req, opts, solve::plan)
+    propose_with(req, opts, solve::plan)
 }
 
-/// [`propose`] over any planner: `planner` is asked first with the request as it is and, if
+/// [`propose`] over any planner (production passes [`solve::plan`]; tests pass planners that
+/// plant faults behind the checker): `planner` is asked first with the request as it is and, if
 /// the checker rejects that plan, again with the baseline planner.
-fn checked_with(
+pub fn propose_with(
     req: &PlanningRequest,
     opts: &SolveOptions,
     planner: impl Fn(&PlanningRequest, &SolveOptions) -> Result<Plan, SolverError>,
@@ -107,7 +108,7 @@ mod tests {
             "the broken plan must be caught"
         );
 
-        let plan = checked_with(&req, &opts, losing(&[PlannerKind::Optimiser])).unwrap();
+        let plan = propose_with(&req, &opts, losing(&[PlannerKind::Optimiser])).unwrap();
         assert_eq!(plan.planner, PlannerKind::Baseline);
         assert!(check::check(&req, &plan).is_empty());
         let mut baseline_req = req.clone();
@@ -123,7 +124,7 @@ mod tests {
         let req = request();
         let opts = SolveOptions::default();
         let both = losing(&[PlannerKind::Optimiser, PlannerKind::Baseline]);
-        let err = checked_with(&req, &opts, both).unwrap_err();
+        let err = propose_with(&req, &opts, both).unwrap_err();
         assert!(err.to_string().contains("plan checker"), "{err}");
     }
 

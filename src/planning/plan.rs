@@ -71,48 +71,55 @@ fn build_lists(req: &PlanningRequest, assignment: &[Option<SessionIx>]) -> Vec<L
             on_list[*s].push(p);
         }
     }
-    let turnaround = Duration::minutes(i64::from(req.policy.lists.turnaround_minutes));
     on_list
         .into_iter()
         .enumerate()
-        .map(|(s, patients)| {
-            let session = &req.sessions[s];
-            let mut clock = session.start;
-            let cases: Vec<CasePlan> = rules::list_order(req, s, &patients)
-                .into_iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    if i > 0 {
-                        clock += turnaround;
-                    }
-                    let minutes = req.patients[p].minutes;
-                    let start = clock;
-                    clock += Duration::minutes(i64::from(minutes));
-                    let existing = req.booking_of(p).is_some_and(|b| b.session == s);
-                    CasePlan {
-                        patient: p,
-                        start,
-                        end: clock,
-                        minutes,
-                        existing,
-                    }
-                })
-                .collect();
-            let booked_minutes: u32 = cases.iter().map(|c| c.minutes).sum();
-            let utilisation =
-                f64::from(booked_minutes + session.reserved_minutes) / f64::from(session.minutes);
-            let phase = req.phase(s);
-            ListPlan {
-                session: s,
-                phase,
-                release_candidate: cases.is_empty() && !session.released && session.reserved_minutes == 0,
-                cases,
-                booked_minutes,
-                utilisation,
-                cases_target: req.cases_target(s),
+        .map(|(s, patients)| build_list(req, s, &patients))
+        .collect()
+}
+
+/// List `s` with `patients` on it, as it would run: ordered by the list-order rules and timed.
+pub fn build_list(req: &PlanningRequest, s: SessionIx, patients: &[PatientIx]) -> ListPlan {
+    timed_list(req, s, &rules::list_order(req, s, patients))
+}
+
+/// List `s` running `ordered` in the order given: each case starts a turnaround after the one
+/// before it, the first at the session's start.
+pub fn timed_list(req: &PlanningRequest, s: SessionIx, ordered: &[PatientIx]) -> ListPlan {
+    let turnaround = Duration::minutes(i64::from(req.policy.lists.turnaround_minutes));
+    let session = &req.sessions[s];
+    let mut clock = session.start;
+    let cases: Vec<CasePlan> = ordered
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            if i > 0 {
+                clock += turnaround;
+            }
+            let minutes = req.patients[p].minutes;
+            let start = clock;
+            clock += Duration::minutes(i64::from(minutes));
+            let existing = req.booking_of(p).is_some_and(|b| b.session == s);
+            CasePlan {
+                patient: p,
+                start,
+                end: clock,
+                minutes,
+                existing,
             }
         })
-        .collect()
+        .collect();
+    let booked_minutes: u32 = cases.iter().map(|c| c.minutes).sum();
+    let utilisation = f64::from(booked_minutes + session.reserved_minutes) / f64::from(session.minutes);
+    ListPlan {
+        session: s,
+        phase: req.phase(s),
+        release_candidate: cases.is_empty() && !session.released && session.reserved_minutes == 0,
+        cases,
+        booked_minutes,
+        utilisation,
+        cases_target: req.cases_target(s),
+    }
 }
 
 fn explain_unallocated(req: &PlanningRequest, assignment: &[Option<SessionIx>]) -> Vec<Unallocated> {

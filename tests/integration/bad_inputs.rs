@@ -1,4 +1,5 @@
-//! The catalogue of bad inputs in `tests/bad_inputs/`, sent through a real server.
+//! The catalogue of bad inputs in `tests/bad_inputs/`: every case that decodes as a request is sent
+//! through a real server; the others are refused by the client's JSON decoding and never reach it.
 //!
 //! Each case is a pair: `NAME.json`, a request (possibly malformed), and `NAME.expected.json`:
 //! - `{"code": "INVALID_ARGUMENT", "fields": [...]}`: the server refuses the request and the set of

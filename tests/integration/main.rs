@@ -4,9 +4,12 @@
 mod api;
 mod architecture;
 mod bad_inputs;
+mod checker_wiring;
 mod cli;
+mod desk;
 mod import;
 mod optimiser;
+pub mod oracle;
 mod planning;
 mod properties;
 mod report;

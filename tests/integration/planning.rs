@@ -1,113 +1,17 @@
-//! Plan quality and invariants: optimiser against the baseline and a brute-force optimum,
-//! determinism, locked bookings, and the checker on every plan.
+//! Plan quality and invariants: optimiser against the baseline (the exact optimum is in
+//! `oracle.rs`), determinism, locked bookings, and the checker on every plan.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use theatre_optimiser::api::propose;
 use theatre_optimiser::api::proto as pb;
 use theatre_optimiser::domain::{PlannerKind, PlanningRequest};
-use theatre_optimiser::planning::objective::evaluate;
+
 use theatre_optimiser::planning::solve::{plan, SolveOptions};
-use theatre_optimiser::rules::eligible_sessions;
+use theatre_optimiser::planning::{Progress, ProgressSink};
 
-use crate::support::{assert_valid, objective, sample, trust_request};
-
-/// The best value over every allocation (each patient: unbooked or one eligible list), checking
-/// capacity by list: exhaustive, for tiny requests only.
-fn brute_force(req: &PlanningRequest) -> f64 {
-    let options = eligible_sessions(req);
-    let mut best = f64::NEG_INFINITY;
-    let mut assignment = vec![None; req.patients.len()];
-    fn go(
-        req: &PlanningRequest,
-        options: &[Vec<usize>],
-        p: usize,
-        load: &mut Vec<i64>,
-        a: &mut Vec<Option<usize>>,
-        best: &mut f64,
-    ) {
-        if p == options.len() {
-            *best = best.max(evaluate(req, a));
-            return;
-        }
-        let pinned = req.booking_of(p).is_some_and(|b| req.is_pinned(b));
-        if !pinned {
-            a[p] = None;
-            go(req, options, p + 1, load, a, best);
-        }
-        for &s in &options[p] {
-            let l = req.case_load(p);
-            let pinned_load: i64 = req
-                .bookings
-                .iter()
-                .filter(|b| b.session == s && req.is_pinned(b))
-                .map(|b| req.case_load(b.patient))
-                .sum();
-            if pinned || load[s] + l <= req.case_capacity(s).max(pinned_load) {
-                load[s] += l;
-                a[p] = Some(s);
-                go(req, options, p + 1, load, a, best);
-                load[s] -= l;
-            }
-        }
-        a[p] = None;
-    }
-    let mut load = vec![0; req.sessions.len()];
-    go(req, &options, 0, &mut load, &mut assignment, &mut best);
-    best
-}
-
-/// A small slice of the sample: the first `n` patients of one specialty, its lists.
-fn slice(specialty: &str, n: usize) -> pb::ProposeAllocationsRequest {
-    let mut r = sample();
-    r.patients.retain(|p| p.specialty == specialty);
-    r.patients.truncate(n);
-    r.sessions.retain(|s| s.specialty == specialty);
-    let ids: Vec<String> = r.patients.iter().map(|p| p.id.clone()).collect();
-    let sids: Vec<String> = r.sessions.iter().map(|s| s.id.clone()).collect();
-    r.existing_bookings
-        .retain(|b| ids.contains(&b.patient_id) && sids.contains(&b.session_id));
-    r
-}
-
-#[test]
-fn the_optimiser_matches_a_brute_force_optimum_on_small_requests() {
-    for (specialty, n, shrink) in [
-        ("120", 7, 0),
-        ("171", 7, 0),
-        ("142", 8, 0),
-        ("120", 8, 150),
-        ("171", 8, 170),
-    ] {
-        let mut request = slice(specialty, n);
-        // Shrink the lists so capacity binds and choices matter.
-        for s in &mut request.sessions {
-            s.minutes -= shrink.min(s.minutes - 60);
-            s.reserved_minutes = s.reserved_minutes.min(s.minutes / 4);
-        }
-        let patients: Vec<String> = request.patients.iter().map(|p| p.id.clone()).collect();
-        let too_long = |r: &pb::ProposeAllocationsRequest, id: &str| {
-            let longest = r.sessions.iter().map(|s| s.minutes).max().unwrap_or(0);
-            r.patients
-                .iter()
-                .any(|p| p.id == id && p.expected_minutes > longest)
-        };
-        let dropped: Vec<String> = patients.into_iter().filter(|id| too_long(&request, id)).collect();
-        request.patients.retain(|p| !dropped.contains(&p.id));
-        request
-            .existing_bookings
-            .retain(|b| !dropped.contains(&b.patient_id));
-        let req = PlanningRequest::try_from(request.clone()).unwrap();
-        let optimum = brute_force(&req);
-        let response = propose(request.clone(), &SolveOptions::default()).unwrap();
-        assert_valid(&request, &response);
-        assert_eq!(response.status, pb::PlanStatus::Optimal as i32);
-        let got = objective(&response);
-        let tolerance = 1e-6 + req.policy.solver.relative_gap * optimum.abs().max(1.0);
-        assert!(
-            (got - optimum).abs() <= tolerance,
-            "{specialty}: optimiser {got} vs brute force {optimum}"
-        );
-    }
-}
+use crate::support::{assert_valid, sample};
 
 #[test]
 fn the_optimiser_is_never_below_the_baseline() {
@@ -125,38 +29,68 @@ fn the_optimiser_is_never_below_the_baseline() {
     }
 }
 
-/// A solve stopped by its time limit answers with its incumbent: a checked plan, FEASIBLE, with
-/// the gap it reached, at least as good as the baseline, and the solver stopped near the limit.
+/// A solve whose time limit has passed answers with its incumbent: a checked plan, FEASIBLE,
+/// stopped by the time limit, with the gap it reached and at least the baseline's value. The
+/// limit is zero, so it has passed before the first component starts on any machine.
 #[test]
-fn a_solve_at_its_time_limit_returns_its_incumbent() {
-    let request = trust_request(2.0);
-    let started = std::time::Instant::now();
-    let response = propose(request.clone(), &SolveOptions::default()).unwrap();
-    let elapsed = started.elapsed();
+fn a_solve_whose_time_limit_has_passed_returns_its_incumbent() {
+    let request = theatre_optimiser::synth::generate(theatre_optimiser::synth::Scale::Theatre, 1);
+    let opts = SolveOptions {
+        time_limit: Some(Duration::ZERO),
+        ..SolveOptions::default()
+    };
+    let response = propose(request.clone(), &opts).unwrap();
     assert_valid(&request, &response);
     let stats = response.solver.as_ref().unwrap();
     assert_eq!(response.status, pb::PlanStatus::Feasible as i32);
     assert_eq!(stats.stop_reason, "time_limit");
-    assert!(
-        stats.relative_gap > 0.0,
-        "a trust-scale plan is not proven in 2 s"
-    );
+    assert!(stats.relative_gap > 0.0, "nothing is proven in no time");
     assert!(stats.best_bound >= stats.objective);
+    assert!(stats.objective >= stats.baseline_objective);
+}
+
+/// A solve stopped as soon as it reports a plan better than the baseline returns a plan at least
+/// that good: the best plan so far is kept, not thrown away. The stop comes from the solve's own
+/// progress, not from a clock.
+#[test]
+fn a_solve_stopped_after_an_improvement_returns_the_improvement() {
+    let request = theatre_optimiser::synth::generate(theatre_optimiser::synth::Scale::Theatre, 1);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(Mutex::new(Vec::<f64>::new()));
+    let sink: ProgressSink = {
+        let (cancel, seen) = (cancel.clone(), seen.clone());
+        Arc::new(move |p: Progress| {
+            let mut seen = seen.lock().unwrap();
+            seen.push(p.best_objective);
+            if p.best_objective > seen[0] + 1e-9 {
+                cancel.store(true, Ordering::SeqCst);
+            }
+        })
+    };
+    let opts = SolveOptions {
+        cancel: cancel.clone(),
+        progress: Some(sink),
+        ..SolveOptions::default()
+    };
+    let response = propose(request.clone(), &opts).unwrap();
+    assert_valid(&request, &response);
     assert!(
-        stats.objective > stats.baseline_objective,
-        "incumbent {} vs baseline {}",
-        stats.objective,
-        stats.baseline_objective
+        cancel.load(Ordering::SeqCst),
+        "the solve reported no improvement on the baseline"
+    );
+    let seen = seen.lock().unwrap();
+    let improved = seen.iter().copied().find(|&v| v > seen[0] + 1e-9).unwrap();
+    let stats = response.solver.as_ref().unwrap();
+    assert!(
+        (stats.baseline_objective - seen[0]).abs() < 1e-6,
+        "the first report is the baseline"
     );
     assert!(
-        stats.solve_seconds < 10.0,
-        "solver ran {} s on a 2 s limit",
-        stats.solve_seconds
+        stats.objective >= improved - 1e-6,
+        "answered {} after reporting {improved}",
+        stats.objective
     );
-    eprintln!(
-        "2 s limit: reply after {elapsed:?}, gap {:.3}",
-        stats.relative_gap
-    );
+    assert!(stats.objective > stats.baseline_objective);
 }
 
 #[test]
@@ -173,7 +107,30 @@ fn the_same_request_gives_the_same_plan() {
 
 #[test]
 fn pinned_bookings_stay_and_offered_ones_cost_a_move_when_moved() {
-    let request = sample();
+    let mut request = sample();
+    // The family with the OFFERED booking can no longer come that day: it must move (or go).
+    let offered = request
+        .existing_bookings
+        .iter()
+        .find(|b| b.state == pb::BookingState::Offered as i32)
+        .expect("the sample holds an offered booking")
+        .clone();
+    let day = request
+        .sessions
+        .iter()
+        .find(|s| s.id == offered.session_id)
+        .unwrap()
+        .date
+        .clone();
+    let patient = request
+        .patients
+        .iter_mut()
+        .find(|p| p.id == offered.patient_id)
+        .unwrap();
+    patient.unavailable.push(pb::DateRange {
+        from: day.clone(),
+        to: day,
+    });
     let response = propose(request.clone(), &SolveOptions::default()).unwrap();
     assert_valid(&request, &response);
     let on = |pid: &str| {
@@ -188,8 +145,33 @@ fn pinned_bookings_stay_and_offered_ones_cost_a_move_when_moved() {
             assert_eq!(on(&b.patient_id), Some(b.session_id.clone()));
         }
     }
-    let moved = response.moves.len() as i32;
-    assert_eq!(response.kpis.unwrap().moves, moved);
+    // The move is reported, from the offered list, and counted.
+    assert_ne!(on(&offered.patient_id), Some(offered.session_id.clone()));
+    let moved: Vec<&pb::Move> = response
+        .moves
+        .iter()
+        .filter(|m| m.patient_id == offered.patient_id)
+        .collect();
+    assert_eq!(moved.len(), 1, "{:?}", response.moves);
+    assert_eq!(moved[0].from_session_id, offered.session_id);
+    assert_eq!(
+        moved[0].to_session_id,
+        on(&offered.patient_id).unwrap_or_default()
+    );
+    assert_eq!(response.kpis.as_ref().unwrap().moves, 1);
+    // And it costs a move: the plan's value, recomputed independently (move cost included),
+    // is what the planner reports; without the move's cost it would be `move` higher.
+    let policy = PlanningRequest::try_from(request.clone()).unwrap().policy;
+    let instance = crate::support::oracle::Instance::new(&request, &policy);
+    let value = instance
+        .evaluate(&crate::oracle::allocation(&request, &response))
+        .unwrap();
+    let reported = response.solver.as_ref().unwrap().objective;
+    assert!(
+        (value - reported).abs() < 1e-6,
+        "reported {reported}, independently {value} (move cost {})",
+        policy.objective.move_
+    );
 }
 
 #[test]

@@ -555,6 +555,26 @@ fn strip_time(mut r: pb::ProposeAllocationsResponse) -> String {
     serde_json::to_string(&r).unwrap()
 }
 
+/// The seed every property starts from: fixed, so that CI runs the same cases every time;
+/// `PROPERTY_SEED=<u64>` (or `random`) for another run. Printed, so a failure can be replayed.
+fn seed() -> u64 {
+    const FIXED: u64 = 0x7e47_2e0b_1d2c_3a15;
+    let seed = match std::env::var("PROPERTY_SEED").as_deref() {
+        Ok("random") => rand_seed(),
+        Ok(v) => v.parse().expect("PROPERTY_SEED is a u64 or `random`"),
+        Err(_) => FIXED,
+    };
+    eprintln!("property seed {seed} (PROPERTY_SEED={seed} replays it)");
+    seed
+}
+
+fn rand_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id().into());
+    h.finish()
+}
+
 /// 64 cases per property; `PROPTEST_CASES=5000` for a long hunt.
 fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
@@ -566,6 +586,7 @@ fn config() -> ProptestConfig {
         // Shrinking re-solves each candidate; keep it bounded.
         max_shrink_iters: 256,
         failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed()),
         ..ProptestConfig::default()
     }
 }
@@ -636,11 +657,19 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 
-    /// Solved to optimality (relative gap 0), one more list never lowers the objective. The extra
-    /// list is no later than the last one, so the horizon and every other term stay the same and
-    /// the old plan is still available.
-    #[test]
-    fn one_more_list_never_lowers_an_optimal_objective(spec in spec(), extra in session_spec()) {
+}
+
+/// Solved to optimality (relative gap 0), one more list never lowers the objective. The extra
+/// list is no later than the last one, so the horizon and every other term stay the same and the
+/// old plan is still available. The property holds only when both solves are optimal; the run
+/// fails if that was so in fewer than half its cases, so it cannot pass by asserting nothing.
+#[test]
+fn one_more_list_never_lowers_an_optimal_objective() {
+    let mut runner = proptest::test_runner::TestRunner::new(config());
+    let cases = std::sync::atomic::AtomicUsize::new(0);
+    let asserted = std::sync::atomic::AtomicUsize::new(0);
+    let result = runner.run(&(spec(), session_spec()), |(spec, extra)| {
+        cases.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut request = request(&spec);
         request.planner = pb::Planner::Optimiser as i32;
         request.policy.as_mut().unwrap().relative_gap = Some(0.0);
@@ -662,10 +691,24 @@ proptest! {
         assert_valid(&request, &after);
         let optimal = pb::PlanStatus::Optimal as i32;
         if before.status == optimal && after.status == optimal {
-            let (b, a) = (crate::support::objective(&before), crate::support::objective(&after));
+            asserted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let (b, a) = (
+                crate::support::objective(&before),
+                crate::support::objective(&after),
+            );
             prop_assert!(a >= b - 1e-6 * b.abs().max(1.0), "one more list: {} -> {}", b, a);
         }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
     }
+    let (cases, asserted) = (cases.into_inner(), asserted.into_inner());
+    assert!(
+        2 * asserted >= cases,
+        "both solves were optimal in only {asserted} of {cases} cases"
+    );
+    eprintln!("one more list: asserted in {asserted} of {cases} cases");
 }
 
 /// The shapes are what they claim: a fixed spec of each shape builds a valid request with the
@@ -710,14 +753,17 @@ fn the_adversarial_shapes_are_what_they_claim() {
         .filter(|c| !c.existing)
         .count();
     assert_eq!(new_cases, 0);
-    let statuses: BTreeMap<i32, usize> = [full, ties, locked]
-        .into_iter()
-        .map(|r| propose(r, &SolveOptions::default()).unwrap().status)
-        .fold(BTreeMap::new(), |mut m, s| {
-            *m.entry(s).or_default() += 1;
-            m
-        });
-    assert!(!statuses.contains_key(&(pb::PlanStatus::NoSolution as i32)));
+    let huge = request(&runner_spec(Shape::OneHugeCase));
+    let longest = huge.sessions.iter().map(|s| s.minutes).max().unwrap();
+    assert_eq!(
+        huge.patients[0].expected_minutes, longest,
+        "one case as long as the longest list"
+    );
+    // The shapes plan, and each plan is checked and accounts for everyone.
+    for r in [full, ties, locked, huge] {
+        let response = propose(r.clone(), &SolveOptions::default()).unwrap();
+        assert_valid(&r, &response);
+    }
 }
 
 /// The generator is not vacuous: over a fixed run of specs, plans book patients, leave some out
@@ -835,8 +881,15 @@ fn pinned_bookings_past_midnight_are_refused_or_planned() {
         });
     }
     match PlanningRequest::try_from(r.clone()) {
-        // Refused: fine, whichever field the violation names.
-        Err(_) => {}
+        // Refused: the violation names the bookings or the list they overfill.
+        Err(e) => assert!(
+            !e.0.is_empty()
+                && e.0
+                    .iter()
+                    .all(|v| v.field.starts_with("existing_bookings") || v.field.starts_with("sessions[0]")),
+            "{:?}",
+            e.0
+        ),
         Ok(_) => {
             let response = propose(r.clone(), &SolveOptions::default()).expect("a valid request plans");
             assert_valid(&r, &response);

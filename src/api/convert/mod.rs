@@ -2,6 +2,7 @@
 //! [`crate::domain::PlanningRequest`] (every violation at once, `violations`; the policy and its
 //! overrides, `policy`), `response` turns a plan into the proto response.
 
+pub mod desk;
 mod policy;
 pub mod request;
 pub mod response;

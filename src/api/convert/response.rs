@@ -1,10 +1,10 @@
 //! Domain plan -> proto response.
 
 use crate::api::proto as pb;
-use crate::domain::plan::{Plan, PlanStatus};
+use crate::domain::plan::{ListPlan, Plan, PlanStatus};
 use crate::domain::{Phase, PlannerKind, PlanningRequest, Priority};
 
-fn priority(p: Priority) -> pb::Priority {
+pub fn priority(p: Priority) -> pb::Priority {
     match p {
         Priority::P2 => pb::Priority::P2,
         Priority::P3 => pb::Priority::P3,
@@ -12,7 +12,7 @@ fn priority(p: Priority) -> pb::Priority {
     }
 }
 
-fn phase(p: Phase) -> pb::Phase {
+pub fn phase(p: Phase) -> pb::Phase {
     match p {
         Phase::Past => pb::Phase::Past,
         Phase::Locked => pb::Phase::Locked,
@@ -29,54 +29,54 @@ pub fn planner(p: PlannerKind) -> pb::Planner {
     }
 }
 
-fn hhmm(t: chrono::NaiveTime) -> String {
+pub fn hhmm(t: chrono::NaiveTime) -> String {
     t.format("%H:%M").to_string()
+}
+
+/// One list of a plan as the response shows it.
+pub fn session_plan(req: &PlanningRequest, l: &ListPlan) -> pb::SessionPlan {
+    let pid = |p: usize| req.patients[p].id.clone();
+    let session = &req.sessions[l.session];
+    pb::SessionPlan {
+        session_id: session.id.clone(),
+        site_id: req.sites[session.site].id.clone(),
+        date: session.date.format("%Y-%m-%d").to_string(),
+        phase: phase(l.phase) as i32,
+        cases: l
+            .cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| pb::Case {
+                patient_id: pid(c.patient),
+                position: i as i32 + 1,
+                start_time: hhmm(c.start),
+                end_time: hhmm(c.end),
+                minutes: c.minutes as i32,
+                existing: c.existing,
+                priority: priority(req.patients[c.patient].priority) as i32,
+                procedure: req.patients[c.patient].procedure.clone(),
+            })
+            .collect(),
+        booked_minutes: l.booked_minutes as i32,
+        reserved_minutes: session.reserved_minutes as i32,
+        utilisation: round4(l.utilisation),
+        cases_target: l.cases_target as i32,
+        released: session.released,
+        release_candidate: l.release_candidate,
+        theatre: session.theatre.clone(),
+        specialty: session.specialty.clone(),
+        start_time: hhmm(session.start),
+        end_time: hhmm(session.start + chrono::Duration::minutes(i64::from(session.minutes))),
+        minutes: session.minutes as i32,
+        surgeon: session.surgeon.clone(),
+    }
 }
 
 /// The response for a plan of a request.
 pub fn to_response(req: &PlanningRequest, plan: &Plan) -> pb::ProposeAllocationsResponse {
     let pid = |p: usize| req.patients[p].id.clone();
     let sid = |s: usize| req.sessions[s].id.clone();
-    let sessions = plan
-        .lists
-        .iter()
-        .map(|l| {
-            let session = &req.sessions[l.session];
-            pb::SessionPlan {
-                session_id: session.id.clone(),
-                site_id: req.sites[session.site].id.clone(),
-                date: session.date.format("%Y-%m-%d").to_string(),
-                phase: phase(l.phase) as i32,
-                cases: l
-                    .cases
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| pb::Case {
-                        patient_id: pid(c.patient),
-                        position: i as i32 + 1,
-                        start_time: hhmm(c.start),
-                        end_time: hhmm(c.end),
-                        minutes: c.minutes as i32,
-                        existing: c.existing,
-                        priority: priority(req.patients[c.patient].priority) as i32,
-                        procedure: req.patients[c.patient].procedure.clone(),
-                    })
-                    .collect(),
-                booked_minutes: l.booked_minutes as i32,
-                reserved_minutes: session.reserved_minutes as i32,
-                utilisation: round4(l.utilisation),
-                cases_target: l.cases_target as i32,
-                released: session.released,
-                release_candidate: l.release_candidate,
-                theatre: session.theatre.clone(),
-                specialty: session.specialty.clone(),
-                start_time: hhmm(session.start),
-                end_time: hhmm(session.start + chrono::Duration::minutes(i64::from(session.minutes))),
-                minutes: session.minutes as i32,
-                surgeon: session.surgeon.clone(),
-            }
-        })
-        .collect();
+    let sessions = plan.lists.iter().map(|l| session_plan(req, l)).collect();
     let k = &plan.kpis;
     let s = &plan.stats;
     pb::ProposeAllocationsResponse {

@@ -14,6 +14,7 @@ use theatre_optimiser::synth;
 use tonic::transport::Channel;
 use tonic::Code;
 
+use crate::desk::{DeskCalls, LoadRpc};
 use crate::{LoadArgs, LoadPlanner, LoadScale};
 
 /// Resolves `addr` and refuses it unless every address it names is loopback.
@@ -115,7 +116,7 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{}: {} scale, {:?} planner, {} clients, {} answers in {:.1} s: {:.2} plans/s",
+            "{}: {} scale, {:?} planner, {} clients, {} answers in {:.1} s: {:.2} answers/s",
             self.label,
             self.scale.name(),
             self.planner,
@@ -223,6 +224,7 @@ pub(crate) async fn run_load(args: &LoadArgs, label: &str) -> Result<Report> {
         bail!("--concurrency must be at least 1");
     }
     let requests = Arc::new(requests(args));
+    let desk = Arc::new((args.rpc != LoadRpc::Propose).then(|| DeskCalls::new(args.rpc, requests.to_vec())));
     let timeout = Duration::from_secs_f64(args.timeout_seconds.max(0.001));
     let duration = Duration::from_secs_f64(args.duration_seconds.max(0.0));
     let token = match &args.token {
@@ -254,8 +256,13 @@ pub(crate) async fn run_load(args: &LoadArgs, label: &str) -> Result<Report> {
     let limit = args.requests;
     let mut tasks = tokio::task::JoinSet::new();
     for mut client in clients {
-        let (requests, issued, samples, token) =
-            (requests.clone(), issued.clone(), samples.clone(), token.clone());
+        let (requests, issued, samples, token, desk) = (
+            requests.clone(),
+            issued.clone(),
+            samples.clone(),
+            token.clone(),
+            desk.clone(),
+        );
         tasks.spawn(async move {
             loop {
                 if Instant::now() >= stop_at {
@@ -264,6 +271,17 @@ pub(crate) async fn run_load(args: &LoadArgs, label: &str) -> Result<Report> {
                 let n = issued.fetch_add(1, Ordering::SeqCst);
                 if n >= limit {
                     break;
+                }
+                if let Some(desk) = desk.as_ref() {
+                    let sent = Instant::now();
+                    let out = desk.send(&mut client, n, timeout, token.as_ref()).await;
+                    let sample = Sample {
+                        latency: sent.elapsed(),
+                        code: out.err().map_or(Code::Ok, |s| s.code()),
+                        solve_seconds: None,
+                    };
+                    samples.lock().expect("samples").push(sample);
+                    continue;
                 }
                 let mut request = tonic::Request::new(requests[(n % requests.len() as u64) as usize].clone());
                 request.set_timeout(timeout);

@@ -15,6 +15,7 @@
 //! Imports (of the library): `api` (the proto client), `synth` (the requests it sends).
 
 mod benchmarks_md;
+mod desk;
 mod load;
 mod suite;
 
@@ -81,6 +82,9 @@ pub(crate) struct LoadArgs {
     /// Bearer token to send.
     #[arg(long, env = "THEATRE_TOKEN", hide_env_values = true)]
     pub(crate) token: Option<String>,
+    /// The RPC to send: plans, or one of the booking desk's calls on the same generated worlds.
+    #[arg(long, value_enum, default_value_t = desk::LoadRpc::Propose)]
+    pub(crate) rpc: desk::LoadRpc,
     /// Report this process's peak resident memory (VmHWM in /proc/<pid>/status).
     #[arg(long)]
     pub(crate) server_pid: Option<u32>,

@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use tonic::transport::Channel;
 
 use crate::benchmarks_md::append_section;
+use crate::desk::LoadRpc;
 use crate::load::{proc_status_kib, run_load};
 use crate::{LoadArgs, LoadPlanner, LoadScale, SuiteArgs};
 
@@ -185,6 +186,7 @@ pub(crate) async fn suite(args: SuiteArgs) -> Result<()> {
         time_limit_seconds: None,
         timeout_seconds: 60.0,
         token: None,
+        rpc: LoadRpc::Propose,
         server_pid: Some(pid),
     };
 
@@ -228,6 +230,31 @@ pub(crate) async fn suite(args: SuiteArgs) -> Result<()> {
     let r = run_load(&large, "large").await?;
     eprint!("{}", r.text());
     reports.push(r);
+
+    // The booking desk's calls at trust scale from 8 clients: interactive, no solver.
+    for rpc in [
+        LoadRpc::RecommendBackfill,
+        LoadRpc::OfferDates,
+        LoadRpc::CheckPlan,
+        LoadRpc::ValidateRequest,
+    ] {
+        let desk = LoadArgs {
+            scale: LoadScale::Trust,
+            requests: 100_000,
+            duration_seconds: args.phase_seconds.min(30.0),
+            timeout_seconds: 10.0,
+            rpc,
+            ..base.clone()
+        };
+        eprintln!(
+            "load: {}, trust scale, 8 clients, {:.0} s",
+            rpc.name(),
+            desk.duration_seconds
+        );
+        let r = run_load(&desk, &format!("desk: {}", rpc.name())).await?;
+        eprint!("{}", r.text());
+        reports.push(r);
+    }
 
     // Soak: small requests from 7 clients and large ones from 1, side by side.
     eprintln!("load: soak, {:.0} s", args.soak_seconds);

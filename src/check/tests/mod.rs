@@ -523,3 +523,16 @@ fn every_rule_is_tested() {
         assert!(source.contains(&format!("fn {code}()")), "no test for {code}");
     }
 }
+
+/// The checker's own calendar: whole months count from the day of the month, and a date before
+/// the planning date adds none.
+#[test]
+fn the_checker_counts_whole_months_itself() {
+    use crate::check::facts::months_after;
+    let d = |s: &str| s.parse::<crate::domain::Date>().unwrap();
+    assert_eq!(months_after(d("2026-01-15"), d("2026-02-14")), 0);
+    assert_eq!(months_after(d("2026-01-15"), d("2026-02-15")), 1);
+    assert_eq!(months_after(d("2026-01-31"), d("2026-02-28")), 0);
+    assert_eq!(months_after(d("2025-12-31"), d("2026-12-31")), 12);
+    assert_eq!(months_after(d("2026-03-01"), d("2026-01-01")), 0);
+}
