@@ -20,7 +20,18 @@ import tempfile
 import time
 
 
+def number(value):
+    """A solver's figure as a float; NaN when it has none (no plan, no bound, pandas NA)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
 def decision_gap(objective, bound, empty):
+    objective, bound = number(objective), number(bound)
+    if objective != objective or bound != bound or bound == float("inf"):
+        return float("nan")
     span = bound - empty
     return 0.0 if span <= 1e-9 else max(0.0, (bound - objective) / span)
 
@@ -71,8 +82,8 @@ def cpsat(mps, limit, constant):
     status = solver.solve(model)
     seconds = time.monotonic() - started
     found = status in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE)
-    objective = solver.objective_value if found else float("nan")
-    return {"objective": objective + constant, "bound": solver.best_objective_bound + constant,
+    objective = number(solver.objective_value) if found else float("nan")
+    return {"objective": objective + constant, "bound": number(solver.best_objective_bound) + constant,
             "seconds": seconds, "stop": status.name.lower()}
 
 
@@ -114,7 +125,8 @@ def main():
                  "| request | solver | limit (s) | objective | bound | decision gap | relative gap | seconds | stop |",
                  "|---|---|---:|---:|---:|---:|---:|---:|---|"]
         for r in rows:
-            rel = max(0.0, (r["bound"] - r["objective"]) / max(abs(r["bound"]), 1.0))
+            rel = max(0.0, (r["bound"] - r["objective"]) / max(abs(r["bound"]), 1.0)) \
+                if r["decision"] == r["decision"] else float("nan")
             lines.append(f"| {r['request']} | {r['solver']} | {r['limit']:.0f} | {r['objective']:.2f} | "
                          f"{r['bound']:.2f} | {100 * r['decision']:.2f}% | {100 * rel:.2f}% | "
                          f"{r['seconds']:.2f} | {r['stop']} |")
