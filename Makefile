@@ -53,6 +53,30 @@ bench: deps
 fmt:
 	$(CARGO) fmt --all
 
+# The planner side by side with HiGHS and OR-Tools CP-SAT (2 workers) on the very same pair model
+# (`theatre-optimiser export-model` writes it as MPS): generated theatre and trust requests, the
+# planner at PEER_PLANNER_LIMITS seconds, the peers at each of PEER_LIMITS; the table goes into
+# BENCHMARKS.md between its peers markers. highspy and ortools come from PyPI into a venv under
+# target/ (benchmark only: the product never imports them). With the defaults it takes about
+# 25 minutes per request.
+.PHONY: bench-peers
+PEER_LIMITS ?= 10 60 300
+PEER_PLANNER_LIMITS ?= 10
+PEER_REQUESTS ?= theatre:1 trust:1 trust:2
+PEER_VENV := target/peers-venv
+bench-peers: deps
+	$(CARGO) build --release --quiet
+	@test -x $(PEER_VENV)/bin/python || python3 -m venv $(PEER_VENV)
+	@$(PEER_VENV)/bin/python -c "import highspy, ortools" 2>/dev/null || \
+		$(PEER_VENV)/bin/pip install --quiet highspy ortools
+	@mkdir -p target/peers
+	@for r in $(PEER_REQUESTS); do \
+		target/release/theatre-optimiser generate --scale $${r%%:*} --seed $${r##*:} \
+			--out target/peers/$${r%%:*}-$${r##*:}.json || exit 1; done
+	$(PEER_VENV)/bin/python scripts/bench_peers.py --bin target/release/theatre-optimiser \
+		--limits $(PEER_LIMITS) --planner-limits $(PEER_PLANNER_LIMITS) --markdown BENCHMARKS.md \
+		--requests $(foreach r,$(PEER_REQUESTS),target/peers/$(subst :,-,$(r)).json)
+
 # Service load test, about 14 minutes after the release build: starts `theatre-optimiser serve` on
 # a free 127.0.0.1 port, drives it with theatre-load (small requests from 8 clients, large ones
 # from 2, then a 10-minute soak recording the server's peak RSS), stops it with SIGTERM and adds

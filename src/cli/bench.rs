@@ -109,7 +109,7 @@ pub fn measure(scale: Scale, seed: u64, time_limit: Option<f64>) -> anyhow::Resu
     let opt = plan(&req, &SolveOptions::default())?;
     let solve_seconds = t1.elapsed().as_secs_f64();
     let mut plain = req.clone();
-    plain.policy.solver.pattern_generation = false;
+    plain.policy.solver.pair_model = true;
     let t2 = Instant::now();
     let pairs = plan(&plain, &SolveOptions::default())?;
     let pairs_seconds = t2.elapsed().as_secs_f64();

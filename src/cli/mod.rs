@@ -1,7 +1,8 @@
 //! The command line, one file per command: `serve` (the gRPC API), `solve` (a request planned
 //! offline), `report` (HTML), `whatif` (scenarios side by side), `import` (trust CSVs), `demo`,
-//! `generate` (realistic requests), `bench` (baseline against optimiser), and the booking desk's
-//! `backfill`, `offer`, `check`, `validate` and `export`; `progress` (bars and
+//! `generate` (realistic requests), `bench` (baseline against optimiser), `export-model` (the
+//! pair model as MPS, for other solvers), and the booking desk's `backfill`, `offer`, `check`,
+//! `validate` and `export`; `progress` (bars and
 //! log lines on stderr) and `files` (reading and writing) serve them all.
 //!
 //! Imports: `api`, `io`, `synth`, `planning`, `check`, `rules`, `domain` (it is the binary: it may
@@ -12,6 +13,7 @@ mod bench;
 mod check;
 mod demo;
 mod export;
+mod export_model;
 mod files;
 mod generate;
 mod import;
@@ -64,6 +66,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Plan generated requests with the baseline and the optimiser; print (and optionally write) the table.
     Bench(bench::BenchArgs),
+    /// Write a request's pair model as an MPS file for other solvers; print the objective constant.
+    ExportModel(export_model::ExportModelArgs),
     /// Who in the pool can fill a list's free minutes now, best first (RecommendBackfill offline).
     Backfill(backfill::BackfillArgs),
     /// The lists one child can be offered, best first (OfferDates offline).
@@ -88,6 +92,7 @@ impl Command {
             Command::Demo => demo::run().await,
             Command::Generate(args) => generate::run(args),
             Command::Bench(args) => bench::run(args).await,
+            Command::ExportModel(args) => export_model::run(args),
             Command::Backfill(args) => backfill::run(args),
             Command::Offer(args) => offer::run(args),
             Command::Check(args) => check::run(args),

@@ -21,8 +21,13 @@ pub enum PlanStatus {
 pub enum StopReason {
     /// Every component was solved to its gap.
     Optimal,
-    /// The time limit (the policy's, or the client's deadline) ended a component's solve.
+    /// The time limit (the policy's, or the client's deadline) ended the solve: a safety stop,
+    /// after which the same request may give another plan on another run.
     TimeLimit,
+    /// The solver's work budget (`solver.work_budget`) was spent: deterministic.
+    WorkLimit,
+    /// The bound and the plan search stopped improving before the gap closed: deterministic.
+    NoProgress,
     /// The caller cancelled the solve.
     Cancelled,
     /// The baseline planner was asked for: first-fit, no solver.
@@ -35,6 +40,8 @@ impl StopReason {
         match self {
             StopReason::Optimal => "optimal",
             StopReason::TimeLimit => "time_limit",
+            StopReason::WorkLimit => "work_limit",
+            StopReason::NoProgress => "no_progress",
             StopReason::Cancelled => "cancelled",
             StopReason::Baseline => "baseline",
         }
@@ -47,22 +54,39 @@ pub struct SolverStats {
     pub objective: f64,
     pub best_bound: f64,
     pub relative_gap: f64,
+    /// `best_bound - objective`.
+    pub absolute_gap: f64,
+    /// `(best_bound - objective) / (best_bound - value of the empty plan)`: the share of what
+    /// planning can still win that this plan may be missing; no additive constant inflates it.
+    pub decision_gap: f64,
     pub solve_seconds: f64,
+    /// Work the solver spent, millions of units (knapsack cells and search moves).
+    pub work_units: f64,
+    /// Times a component's proven bound fell below its own plan's value: a solver bug, logged as
+    /// an error and reported here; the bound is never raised to hide it.
+    pub bound_errors: u32,
     pub baseline_objective: f64,
     pub components: usize,
     pub eligible_pairs: usize,
     pub variables: usize,
     pub constraints: usize,
     pub stop_reason: StopReason,
-    /// Solves whose proven bound fell below the value of their own plan: a solver bug (the
-    /// reported bound is then raised to the plan's value). 0 on a sound solve.
-    pub bound_errors: u32,
 }
 
 impl SolverStats {
     /// Relative gap between an objective and a bound, on a scale that is safe near zero.
     pub fn gap(objective: f64, bound: f64) -> f64 {
         ((bound - objective) / bound.abs().max(1.0)).max(0.0)
+    }
+
+    /// Decision gap between an objective and a bound, given the empty plan's value.
+    pub fn decision_gap(objective: f64, bound: f64, empty: f64) -> f64 {
+        let range = bound - empty;
+        if range <= 1e-9 {
+            0.0
+        } else {
+            ((bound - objective) / range).max(0.0)
+        }
     }
 }
 

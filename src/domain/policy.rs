@@ -39,8 +39,12 @@ pub struct SolverSettings {
     pub relative_gap: f64,
     pub threads: u32,
     pub random_seed: u32,
-    /// Solve by price-and-branch over list patterns (true) or the plain pair model (false).
-    pub pattern_generation: bool,
+    /// Solve with the plain pair model on HiGHS (true) instead of the Lagrangian planner (false).
+    pub pair_model: bool,
+    /// The Lagrangian planner's work budget, in millions of work units (knapsack cells and
+    /// search moves); it ends the solve deterministically, so the same request gives the same
+    /// plan on any machine. 0: derived from the time limit (docs/model.md).
+    pub work_budget: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -274,6 +278,9 @@ impl Policy {
         }
         if !(0.0..1.0).contains(&s.relative_gap) {
             return out("solver.relative_gap", "must be in [0, 1)");
+        }
+        if !(s.work_budget >= 0.0 && s.work_budget <= 1e9) {
+            return out("solver.work_budget", "must be in [0, 1e9]");
         }
         if s.threads == 0 || s.threads > 256 {
             return out("solver.threads", "must be in 1..=256");

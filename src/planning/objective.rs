@@ -66,6 +66,24 @@ impl ListCosts {
         }
     }
 
+    /// Cost terms from their parts: the target, the utilisation floor and the reserved minutes,
+    /// with the shortfall and under-use weights.
+    pub fn new(
+        target: u32,
+        floor: f64,
+        reserved: f64,
+        shortfall_weight: f64,
+        under_weight: f64,
+    ) -> ListCosts {
+        ListCosts {
+            target,
+            floor,
+            reserved,
+            shortfall_weight,
+            under_weight,
+        }
+    }
+
     /// Cases short of the target with `cases` cases on the list.
     pub fn cases_short(&self, cases: u32) -> u32 {
         self.target.saturating_sub(cases)
@@ -91,6 +109,15 @@ impl ListCosts {
 /// The list penalty of list `s` with `cases` cases taking `touch_minutes` (see [`ListCosts`]).
 pub fn list_penalty(req: &PlanningRequest, s: SessionIx, cases: u32, touch_minutes: f64) -> f64 {
     ListCosts::of(req, s).penalty(cases, touch_minutes)
+}
+
+/// The value of the plan that books nobody but the pinned cases: no planning can do worse, so it
+/// is the floor of the decision gap.
+pub fn empty_plan_value(req: &PlanningRequest) -> f64 {
+    let pinned_only: Vec<Option<SessionIx>> = (0..req.patients.len())
+        .map(|p| req.booking_of(p).filter(|b| req.is_pinned(b)).map(|b| b.session))
+        .collect();
+    evaluate(req, &pinned_only)
 }
 
 /// The value of a whole plan given each patient's list (`None`: unbooked).

@@ -1,15 +1,18 @@
 //! Planning a request end to end: eligibility, the baseline, decomposition into independent
-//! components, one HiGHS model per component (warm-started from the baseline, solved in parallel
-//! within the time limit), and assembly into a [`Plan`] with an honest global bound and gap.
+//! components, the Lagrangian planner over all of them (or, with `solver.pair_model`, one HiGHS
+//! pair model per component), and assembly into a [`Plan`] with an honest bound: a bound below
+//! its plan is reported as an error, never raised.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::domain::plan::{Plan, PlanStatus, SolverStats, StopReason};
-use crate::domain::{PlannerKind, PlanningRequest, SessionIx};
+use crate::domain::{PatientIx, PlannerKind, PlanningRequest, SessionIx};
 use crate::planning::baseline;
+use crate::planning::model::dense::Dense;
 use crate::planning::model::highs_run::{self, Control, Incumbent, SolverError, Stop};
+use crate::planning::model::scheduler::{self, ComponentState, Ending, Schedule};
 use crate::planning::model::{self, Component, ListModel};
 use crate::planning::objective;
 use crate::rules;
@@ -70,18 +73,22 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolverEr
     };
     emit("baseline", baseline_objective, trivial);
 
+    let empty = objective::empty_plan_value(req);
     let mut stats = SolverStats {
         objective: baseline_objective,
         best_bound: trivial,
         relative_gap: SolverStats::gap(baseline_objective, trivial),
+        absolute_gap: (trivial - baseline_objective).max(0.0),
+        decision_gap: SolverStats::decision_gap(baseline_objective, trivial, empty),
         solve_seconds: started.elapsed().as_secs_f64(),
+        work_units: 0.0,
+        bound_errors: 0,
         baseline_objective,
         components: 0,
         eligible_pairs: pairs,
         variables: 0,
         constraints: 0,
         stop_reason: StopReason::Baseline,
-        bound_errors: 0,
     };
     if req.planner == PlannerKind::Baseline {
         return Ok(Plan::build(
@@ -98,50 +105,59 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolverEr
     let policy_limit = Duration::from_secs_f64(req.policy.solver.time_limit_seconds);
     let limit = opts.time_limit.map_or(policy_limit, |t| t.min(policy_limit));
     let deadline = started + limit;
-    let solve_span = tracing::debug_span!("solve").entered();
-    let outcome = solve_components(
-        req,
-        &options,
-        &comps,
-        &first_fit,
-        deadline,
-        opts,
-        &|objective, bound| emit("solve", objective, bound),
-    )?;
+    let report = |objective, bound| emit("solve", objective, bound);
+    let solve_span = tracing::debug_span!("solve", components = comps.len(), pairs).entered();
+    let outcome = if req.policy.solver.pair_model {
+        solve_pair_models(req, &options, &comps, &first_fit, deadline, opts, &report)?
+    } else {
+        schedule_components(req, &options, &comps, &first_fit, deadline, opts, &report)
+    };
     drop(solve_span);
 
     let mut assignment = first_fit.clone();
-    for (comp, result) in comps.iter().zip(&outcome) {
+    for (comp, result) in comps.iter().zip(&outcome.components) {
         for &p in &comp.patients {
-            assignment[p] = result.assignment.iter().find(|(q, _)| *q == p).map(|(_, s)| *s);
+            assignment[p] = None;
+        }
+        for &(p, s) in &result.assignment {
+            assignment[p] = Some(s);
         }
     }
     let constant = model::objective_constant(req);
-    let bound = constant + outcome.iter().map(|r| r.bound).sum::<f64>();
     let value = objective::evaluate(req, &assignment);
-    stats.variables = outcome.iter().map(|r| r.variables).sum();
-    stats.constraints = outcome.iter().map(|r| r.constraints).sum();
-    if bound < value - 1e-6 * value.abs().max(1.0) {
-        stats.bound_errors += 1;
-        tracing::error!(
-            bound,
-            value,
-            "the proven bound is below the plan's own value: a solver bug"
-        );
+    let mut bound = constant;
+    for (i, (comp, result)) in comps.iter().zip(&outcome.components).enumerate() {
+        let comp_value = assignment_value(req, comp, &options, &result.assignment);
+        if result.bound < comp_value - BOUND_TOLERANCE * result.bound.abs().max(1.0) {
+            stats.bound_errors += 1;
+            tracing::error!(
+                component = i,
+                lists = comp.sessions.len(),
+                patients = comp.patients.len(),
+                bound = result.bound,
+                plan = comp_value,
+                "a component's proven bound is below its own plan's value: solver bug"
+            );
+        }
+        bound += result.bound;
     }
-    stats.best_bound = bound.max(value);
-    stats.relative_gap = SolverStats::gap(value, stats.best_bound);
+    stats.variables = outcome.components.iter().map(|r| r.variables).sum();
+    stats.constraints = outcome.components.iter().map(|r| r.constraints).sum();
+    stats.objective = value;
+    stats.best_bound = bound;
+    stats.relative_gap = SolverStats::gap(value, bound);
+    stats.absolute_gap = (bound - value).max(0.0);
+    stats.decision_gap = SolverStats::decision_gap(value, bound, empty);
+    stats.work_units = outcome.work as f64 / 1e6;
     stats.solve_seconds = started.elapsed().as_secs_f64();
-    let cancelled = outcome.iter().any(|r| r.stop == Stop::Cancelled);
-    let all_optimal = outcome.iter().all(|r| r.stop == Stop::Optimal);
-    stats.stop_reason = if cancelled {
-        StopReason::Cancelled
-    } else if all_optimal {
-        StopReason::Optimal
-    } else {
-        StopReason::TimeLimit
+    let proven = stats.decision_gap <= req.policy.solver.relative_gap + 1e-9 && stats.bound_errors == 0;
+    stats.stop_reason = match outcome.stop {
+        _ if proven => StopReason::Optimal,
+        // Every model stopped on its own tolerance, yet the whole plan is outside the policy gap.
+        StopReason::Optimal => StopReason::NoProgress,
+        other => other,
     };
-    let status = if all_optimal && stats.relative_gap <= req.policy.solver.relative_gap + 1e-9 {
+    let status = if proven {
         PlanStatus::Optimal
     } else {
         PlanStatus::Feasible
@@ -152,7 +168,10 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolverEr
         pairs,
         objective = value,
         bound = stats.best_bound,
-        gap = stats.relative_gap,
+        decision_gap = stats.decision_gap,
+        relative_gap = stats.relative_gap,
+        work_units = stats.work_units,
+        stop = stats.stop_reason.as_str(),
         "optimiser finished"
     );
     Ok(Plan::build(
@@ -164,17 +183,37 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolverEr
     ))
 }
 
+/// A bound may sit this far (relative, at least absolute on values under 1) below its plan's value
+/// before it counts as a bound error: floating-point sums in a different order.
+const BOUND_TOLERANCE: f64 = 1e-7;
+
 /// The result of one component, in plan terms.
 struct ComponentResult {
-    assignment: Vec<(usize, SessionIx)>,
+    assignment: Vec<(PatientIx, SessionIx)>,
     /// Upper bound on the component's model objective.
     bound: f64,
-    stop: Stop,
     variables: usize,
     constraints: usize,
 }
 
-fn solve_components(
+/// Every component's result, why the solve stopped, and the work it spent.
+struct Outcome {
+    components: Vec<ComponentResult>,
+    stop: StopReason,
+    work: u64,
+}
+
+/// Work units per second that `solver.work_budget = 0` assumes: a 2-core machine prices about
+/// 500 million knapsack cells a second per core (docs/model.md, "Work budget").
+const WORK_UNITS_PER_SECOND: f64 = 1e9;
+/// The work of one scheduler slice at most, in seconds of that machine: short enough that the
+/// work moves between components often, long enough that the threads' start-up is noise.
+const SLICE_SECONDS: f64 = 0.02;
+
+/// Every component solved by the Lagrangian planner: the bound by subgradient over exact list
+/// knapsacks, plans by ruin-and-recreate, proofs of small components by pattern search; the
+/// scheduler gives the work to the components with the most gap per unit of work.
+fn schedule_components(
     req: &PlanningRequest,
     options: &[Vec<SessionIx>],
     comps: &[Component],
@@ -182,7 +221,111 @@ fn solve_components(
     deadline: Instant,
     opts: &SolveOptions,
     report: &(dyn Fn(f64, f64) + Sync),
-) -> Result<Vec<ComponentResult>, SolverError> {
+) -> Outcome {
+    let workers = opts
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let mut states: Vec<ComponentState> = comps
+        .iter()
+        .enumerate()
+        .map(|(i, comp)| {
+            let dense = Dense::build(req, comp, options);
+            let start: Vec<Option<(u32, u32)>> = dense
+                .patients
+                .iter()
+                .enumerate()
+                .map(|(local, &p)| {
+                    let s = warm[p]?;
+                    dense.options[local]
+                        .iter()
+                        .copied()
+                        .find(|&(l, _)| dense.lists[l as usize].session == s)
+                })
+                .collect();
+            let trivial = component_trivial_bound(req, comp, options);
+            let seed =
+                u64::from(req.policy.solver.random_seed) ^ (i as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
+            ComponentState::new(dense, &start, trivial, seed)
+        })
+        .collect();
+    let solver = &req.policy.solver;
+    let budget = if solver.work_budget > 0.0 {
+        solver.work_budget * 1e6
+    } else {
+        solver.time_limit_seconds * WORK_UNITS_PER_SECOND
+    };
+    let schedule = Schedule {
+        gap: solver.relative_gap,
+        budget: budget as u64,
+        slice: (SLICE_SECONDS * WORK_UNITS_PER_SECOND / 2.0) as u64,
+        workers,
+        deadline,
+        cancel: &opts.cancel,
+    };
+    let constant = model::objective_constant(req);
+    let ending = scheduler::run(&mut states, &schedule, &|states| {
+        let value: f64 = states.iter().map(|s| s.value()).sum();
+        let bound: f64 = states.iter().map(|s| s.bound()).sum();
+        report(constant + value, constant + bound);
+    });
+    for (i, s) in states.iter().enumerate() {
+        tracing::trace!(
+            component = i,
+            pairs = s.dense.pairs(),
+            lists = s.dense.lists.len(),
+            value = s.value(),
+            bound = s.bound(),
+            steps = s.sub.steps,
+            iterations = s.search.iterations,
+            improvements = s.search.improvements,
+            "component"
+        );
+    }
+    let stop = match ending {
+        Ending::Proven => StopReason::Optimal,
+        Ending::WorkLimit => StopReason::WorkLimit,
+        Ending::NoProgress => StopReason::NoProgress,
+        Ending::TimeLimit => StopReason::TimeLimit,
+        Ending::Cancelled => StopReason::Cancelled,
+    };
+    let components = states
+        .iter()
+        .map(|s| {
+            let free = s.search.plan().iter().enumerate().filter_map(|(local, at)| {
+                at.map(|(l, _)| (s.dense.patients[local], s.dense.lists[l as usize].session))
+            });
+            let pinned = s.dense.lists.iter().flat_map(|l| {
+                l.pinned
+                    .iter()
+                    .map(move |&local| (s.dense.patients[local as usize], l.session))
+            });
+            ComponentResult {
+                assignment: free.chain(pinned).collect(),
+                bound: s.bound(),
+                variables: s.dense.pairs(),
+                constraints: s.dense.patients.len() + s.dense.lists.len(),
+            }
+        })
+        .collect();
+    Outcome {
+        components,
+        stop,
+        work: states.iter().map(|s| s.work).sum(),
+    }
+}
+
+/// Every component solved by the pair model on HiGHS, warm-started from the baseline, on the
+/// worker threads; each component gets a share of the time left in proportion to its pairs.
+fn solve_pair_models(
+    req: &PlanningRequest,
+    options: &[Vec<SessionIx>],
+    comps: &[Component],
+    warm: &[Option<SessionIx>],
+    deadline: Instant,
+    opts: &SolveOptions,
+    report: &(dyn Fn(f64, f64) + Sync),
+) -> Result<Outcome, SolverError> {
     let workers = opts
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -195,7 +338,7 @@ fn solve_components(
             .iter()
             .map(|c| {
                 (
-                    warm_value(req, c, options, warm),
+                    component_value(req, c, options, warm),
                     component_trivial_bound(req, c, options),
                 )
             })
@@ -206,8 +349,8 @@ fn solve_components(
         let (o, b) = board.iter().fold((0.0, 0.0), |(o, b), (co, cb)| (o + co, b + cb));
         report(constant + o, constant + b);
     };
-    let results: Mutex<Vec<Option<Result<ComponentResult, SolverError>>>> =
-        Mutex::new((0..comps.len()).map(|_| None).collect());
+    type Slot = Option<Result<(ComponentResult, Stop), SolverError>>;
+    let results: Mutex<Vec<Slot>> = Mutex::new((0..comps.len()).map(|_| None).collect());
 
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -215,10 +358,8 @@ fn solve_components(
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(comp) = comps.get(i) else { break };
                 let left = pairs_left.load(Ordering::SeqCst).max(1);
-                let now = Instant::now();
-                let remaining = deadline.saturating_duration_since(now).as_secs_f64();
+                let remaining = deadline.saturating_duration_since(Instant::now()).as_secs_f64();
                 let share = (comp.pairs as f64 / left as f64 * workers as f64).min(1.0);
-                let limit = (remaining * share).max(0.0);
                 let on_progress = |inc: Incumbent| {
                     let mut b = board.lock().expect("progress board");
                     let entry = &mut b[i];
@@ -228,9 +369,14 @@ fn solve_components(
                     }
                     publish(&b);
                 };
-                let result = solve_one(req, options, comp, warm, limit, deadline, opts, &on_progress);
+                let control = Control {
+                    cancel: &opts.cancel,
+                    deadline,
+                    on_progress: &on_progress,
+                };
+                let result = solve_pair_model(req, options, comp, warm, remaining * share, &control);
                 pairs_left.fetch_sub(comp.pairs, Ordering::SeqCst);
-                if let Ok(r) = &result {
+                if let Ok((r, _)) = &result {
                     let mut b = board.lock().expect("progress board");
                     b[i].1 = b[i].1.min(r.bound);
                     publish(&b);
@@ -239,112 +385,45 @@ fn solve_components(
             });
         }
     });
-    results
-        .into_inner()
-        .expect("results")
-        .into_iter()
-        .map(|r| r.expect("every component is solved"))
-        .collect()
+    let mut components = Vec::with_capacity(comps.len());
+    let mut stops = Vec::with_capacity(comps.len());
+    for slot in results.into_inner().expect("results") {
+        let (result, stop) = slot.expect("every component is solved")?;
+        components.push(result);
+        stops.push(stop);
+    }
+    let stop = if stops.contains(&Stop::Cancelled) {
+        StopReason::Cancelled
+    } else if stops.iter().all(|s| *s == Stop::Optimal) {
+        StopReason::Optimal
+    } else {
+        StopReason::TimeLimit
+    };
+    Ok(Outcome {
+        components,
+        stop,
+        work: 0,
+    })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn solve_one(
+/// One component on the pair model; the baseline's allocation is kept when HiGHS finds nothing
+/// better.
+fn solve_pair_model(
     req: &PlanningRequest,
     options: &[Vec<SessionIx>],
     comp: &Component,
     warm: &[Option<SessionIx>],
     time_limit: f64,
-    deadline: Instant,
-    opts: &SolveOptions,
-    on_progress: &(dyn Fn(Incumbent) + Sync),
-) -> Result<ComponentResult, SolverError> {
-    let warm_assignment: Vec<(usize, SessionIx)> = comp
+    control: &Control<'_>,
+) -> Result<(ComponentResult, Stop), SolverError> {
+    let warm_assignment: Vec<(PatientIx, SessionIx)> = comp
         .patients
         .iter()
         .filter_map(|&p| warm[p].map(|s| (p, s)))
         .collect();
-    let warm_obj = warm_value(req, comp, options, warm);
+    let warm_obj = component_value(req, comp, options, warm);
     let trivial = component_trivial_bound(req, comp, options);
-    let control = Control {
-        cancel: &opts.cancel,
-        deadline,
-        on_progress,
-    };
-    let run = if req.policy.solver.pattern_generation {
-        let started = Instant::now();
-        let out = {
-            let _span = tracing::trace_span!("patterns", pairs = comp.pairs).entered();
-            let share = if comp.pairs <= PAIR_PROOF_MAX_PAIRS {
-                PATTERN_SHARE
-            } else {
-                1.0
-            };
-            crate::planning::model::patterns::solve(req, comp, options, warm, time_limit * share, &control)?
-        };
-        tracing::debug!(
-            pairs = comp.pairs,
-            patients = comp.patients.len(),
-            lists = comp.sessions.len(),
-            time_limit,
-            stop = ?out.stop,
-            objective = out.objective,
-            bound = out.bound,
-            warm = warm_obj,
-            iterations = out.iterations,
-            columns = out.columns,
-            "component solved by patterns"
-        );
-        let remaining = time_limit - started.elapsed().as_secs_f64();
-        if out.stop != Stop::Optimal
-            && out.stop != Stop::Cancelled
-            && comp.pairs <= PAIR_PROOF_MAX_PAIRS
-            && remaining > MIN_PAIR_PROOF_SECONDS
-        {
-            // Not proven: the exact pair model finishes the proof (or improves the plan) from the
-            // pattern plan, in the remaining time. Both bounds are valid; the smaller is kept.
-            let mut start: Vec<Option<SessionIx>> = warm.to_vec();
-            for &p in &comp.patients {
-                start[p] = None;
-            }
-            for &(p, s) in &out.assignment {
-                start[p] = Some(s);
-            }
-            let pairs = run_pairs(req, comp, options, &start, remaining, &control)?;
-            let (pairs_chosen, pairs_bound, pairs_stop) = (pairs.chosen, pairs.bound, pairs.stop);
-            let pattern_value = assignment_value(req, comp, options, &out.assignment);
-            let better = pairs_chosen.filter(|c| {
-                valid_allocation(req, comp, c)
-                    && assignment_value(req, comp, options, c) > pattern_value + 1e-9
-            });
-            let chosen = better.unwrap_or(out.assignment);
-            let value = assignment_value(req, comp, options, &chosen);
-            let bound = out.bound.min(pairs_bound);
-            let closed = bound - value <= req.policy.solver.relative_gap * bound.abs().max(1.0) + 1e-6;
-            let stop = if closed || pairs_stop == Stop::Optimal {
-                Stop::Optimal
-            } else {
-                pairs_stop
-            };
-            ModelRun {
-                chosen: Some(chosen),
-                bound,
-                stop,
-                variables: out.columns,
-                constraints: out.rows,
-            }
-        } else {
-            ModelRun {
-                chosen: Some(out.assignment),
-                bound: out.bound,
-                stop: out.stop,
-                variables: out.columns,
-                constraints: out.rows,
-            }
-        }
-    } else {
-        run_pairs(req, comp, options, warm, time_limit, &control)?
-    };
-    let bound = run.bound.min(trivial).max(warm_obj);
+    let run = run_pairs(req, comp, options, warm, time_limit, control)?;
     // Keep the solver's plan only if it is a valid allocation at least as good as the warm start.
     let assignment = match run.chosen {
         Some(c)
@@ -355,33 +434,22 @@ fn solve_one(
         }
         _ => warm_assignment,
     };
-    Ok(ComponentResult {
+    let result = ComponentResult {
         assignment,
-        bound,
-        stop: run.stop,
+        bound: run.bound.min(trivial),
         variables: run.variables,
         constraints: run.constraints,
-    })
+    };
+    Ok((result, run.stop))
 }
-
-/// Share of a component's time for price-and-branch; the pair model gets what is left if the
-/// patterns did not prove optimality.
-const PATTERN_SHARE: f64 = 0.8;
-/// Components larger than this keep all their time for price-and-branch: the pair model cannot
-/// improve their bound in the time left (measured on the trust instance).
-const PAIR_PROOF_MAX_PAIRS: usize = 5_000;
-/// The pair model is not started with less time left than this, seconds: HiGHS would only spend
-/// it in presolve.
-const MIN_PAIR_PROOF_SECONDS: f64 = 0.05;
 
 /// One model's answer for a component, in model terms.
 struct ModelRun {
     /// The allocation HiGHS found (rounded), if any.
-    chosen: Option<Vec<(usize, SessionIx)>>,
+    chosen: Option<Vec<(PatientIx, SessionIx)>>,
     /// Proven upper bound.
     bound: f64,
     stop: Stop,
-    /// Size of the model (for price-and-branch: columns and rows of its master).
     variables: usize,
     constraints: usize,
 }
@@ -452,15 +520,6 @@ fn assignment_value(
         a[p] = Some(s);
     }
     component_value(req, comp, options, &a)
-}
-
-fn warm_value(
-    req: &PlanningRequest,
-    comp: &Component,
-    options: &[Vec<SessionIx>],
-    warm: &[Option<SessionIx>],
-) -> f64 {
-    component_value(req, comp, options, warm)
 }
 
 /// Σ c[p,s] over the component's booked pairs, less its list-level costs.

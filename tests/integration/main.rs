@@ -9,6 +9,7 @@ mod cli;
 mod desk;
 mod import;
 mod metrics;
+mod optimiser;
 pub mod oracle;
 mod planning;
 mod properties;

@@ -47,14 +47,17 @@ pub fn hand_plan(req: &PlanningRequest, lists: &[(SessionIx, Vec<PatientIx>)]) -
         objective: 0.0,
         best_bound: 0.0,
         relative_gap: 0.0,
+        absolute_gap: 0.0,
+        decision_gap: 0.0,
         solve_seconds: 0.0,
+        work_units: 0.0,
+        bound_errors: 0,
         baseline_objective: 0.0,
         components: 0,
         eligible_pairs: 0,
         variables: 0,
         constraints: 0,
         stop_reason: StopReason::Baseline,
-        bound_errors: 0,
     };
     let mut plan = Plan::build(
         req,

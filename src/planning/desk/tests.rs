@@ -211,7 +211,7 @@ fn the_best_backfill_is_what_the_optimiser_puts_in_the_gap_with_all_else_held() 
                 session.released |= t != s;
             }
             req.policy.solver.relative_gap = 0.0;
-            req.policy.solver.pattern_generation = false;
+            req.policy.solver.pair_model = true;
             req.policy.solver.time_limit_seconds = 30.0;
             let held = Held::of(&req);
             let answer = recommend_backfill(

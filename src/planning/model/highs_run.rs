@@ -48,13 +48,9 @@ pub enum SolverError {
     Unsolvable(HighsModelStatus),
     #[error("HiGHS stopped with status {0:?}")]
     Stopped(HighsModelStatus),
-    /// The restricted master LP of price-and-branch could not be handed to HiGHS.
-    #[error("master LP rejected: {0}")]
-    MasterRejected(good_lp::ResolutionError),
-    #[error("master LP failed: {0:?}")]
-    MasterFailed(highs::HighsStatus),
-    #[error("master LP stopped with status {0:?}")]
-    MasterStopped(HighsModelStatus),
+    /// HiGHS could not write the model file.
+    #[error("HiGHS could not write the model to {0}")]
+    WriteFailed(String),
 }
 
 /// Where the callback reads the stop signals and writes progress.

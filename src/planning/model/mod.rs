@@ -1,12 +1,20 @@
 //! The optimiser's models, one per component (a set of patients and lists that share no eligible
 //! pair with any other): the decomposition (`components`), the objective's coefficients in model
-//! terms (`pair_coefficient`, `objective_constant`), the pair model (`pairs`), price-and-branch
-//! over list patterns (`patterns`), and the HiGHS run with its callback (`highs_run`).
-//! docs/model.md gives the maths; each constraint family is a named function here.
+//! terms (`pair_coefficient`, `objective_constant`), the pair model (`pairs`, solved by HiGHS in
+//! `highs_run`, written as MPS by `export`), and the Lagrangian planner: components in dense form
+//! (`dense`), exact list knapsacks (`pricing`), the subgradient bound (`bound`), ruin-and-recreate
+//! plans (`search`), pattern-search proofs of small components (`proof`) and the work scheduler
+//! (`scheduler`). docs/model.md gives the maths; each constraint family is a named function here.
 
+pub mod bound;
+pub mod dense;
+pub mod export;
 pub mod highs_run;
 mod pairs;
-pub mod patterns;
+pub mod pricing;
+pub mod proof;
+pub mod scheduler;
+pub mod search;
 
 use std::collections::HashMap;
 

@@ -129,6 +129,8 @@ pub fn from_response(req: &PlanningRequest, r: &pb::ProposeAllocationsResponse) 
         [
             StopReason::Optimal,
             StopReason::TimeLimit,
+            StopReason::WorkLimit,
+            StopReason::NoProgress,
             StopReason::Cancelled,
             StopReason::Baseline,
         ]
@@ -141,7 +143,10 @@ pub fn from_response(req: &PlanningRequest, r: &pb::ProposeAllocationsResponse) 
         objective: s.objective,
         best_bound: s.best_bound,
         relative_gap: s.relative_gap,
+        absolute_gap: s.absolute_gap,
+        decision_gap: s.decision_gap,
         solve_seconds: s.solve_seconds,
+        work_units: s.work_units,
         baseline_objective: s.baseline_objective,
         components: s.components.max(0) as usize,
         eligible_pairs: s.eligible_pairs.max(0) as usize,

@@ -1,0 +1,173 @@
+//! The bound: Lagrangian relaxation of "each patient on at most one list", minimised by a
+//! projected, deflected subgradient method.
+//!
+//! For patient prices π ≥ 0 (pinned patients have one list and need none),
+//!
+//!   UB(π) = Σ_p π_p + Σ_s max_P ( v(s, P) − Σ_{p∈P} π_p )
+//!
+//! is an upper bound on every plan's value: each list's maximum is an exact knapsack
+//! (`pricing`), and a plan's lists are among the patterns maximised over. The bound reported is
+//! the smallest UB(π) seen, so it is valid whenever the method is stopped.
+//!
+//! A step: g_p = 1 − (lists whose best pattern takes p); direction d = g + ½·d_prev, with the
+//! components that would push a zero price below zero set to zero (projection); step length by
+//! Polyak's rule t = θ·(UB − LB)/‖d‖² towards the best plan value LB; θ halves after a run of
+//! steps without a better bound.
+
+use super::dense::Dense;
+use super::pricing::{unit_of, Knapsack, Work};
+
+/// Weight of the previous direction in the next (deflection).
+const DEFLECTION: f64 = 0.5;
+/// The first Polyak step factor θ.
+const FIRST_THETA: f64 = 1.0;
+/// Steps without a better bound before θ halves.
+const PATIENCE: u32 = 8;
+/// θ below which the method has stalled.
+const MIN_THETA: f64 = 1e-4;
+
+/// The subgradient method's state for one component; resumable.
+pub struct Subgradient {
+    pub price: Vec<f64>,
+    dir: Vec<f64>,
+    /// The smallest UB(π) seen, and the prices that gave it.
+    pub bound: f64,
+    pub best_price: Vec<f64>,
+    theta: f64,
+    since_better: u32,
+    pub steps: usize,
+    /// Work of the first step (a full pricing pass at zero prices): the component's scale.
+    pub step_work: Work,
+    units: Vec<i64>,
+    usage: Vec<u32>,
+    /// How often each (list, candidate position) was in its list's best pattern.
+    pub picked: Vec<Vec<u32>>,
+    chosen: Vec<u32>,
+    /// Each list's best pattern at the last prices, and its reduced value.
+    patterns: Vec<Vec<u32>>,
+    reduced: Vec<f64>,
+    /// The best plan the Lagrangian heuristic built from the patterns, and its value.
+    pub plan: Option<(Vec<Option<(u32, u32)>>, f64)>,
+}
+
+impl Subgradient {
+    pub fn new(dense: &Dense) -> Subgradient {
+        let n = dense.patients.len();
+        Subgradient {
+            price: vec![0.0; n],
+            dir: vec![0.0; n],
+            bound: f64::INFINITY,
+            best_price: vec![0.0; n],
+            theta: FIRST_THETA,
+            since_better: 0,
+            steps: 0,
+            step_work: 0,
+            units: dense.lists.iter().map(unit_of).collect(),
+            usage: vec![0; n],
+            picked: dense.lists.iter().map(|l| vec![0; l.cands.len()]).collect(),
+            chosen: Vec::new(),
+            patterns: vec![Vec::new(); dense.lists.len()],
+            reduced: vec![0.0; dense.lists.len()],
+            plan: None,
+        }
+    }
+
+    /// The method has stopped making progress (θ too small, or the prices are optimal).
+    pub fn stalled(&self) -> bool {
+        self.theta < MIN_THETA
+    }
+
+    /// UB at the current prices; fills `usage` and `picked`.
+    fn evaluate(&mut self, dense: &Dense, ks: &mut Knapsack) -> (f64, Work) {
+        self.usage.iter_mut().for_each(|u| *u = 0);
+        let mut ub: f64 = self.price.iter().sum();
+        let mut work = 0;
+        for (l, list) in dense.lists.iter().enumerate() {
+            let price = &self.price;
+            let profit = |k: usize| Some(list.coef[k] - price[list.cands[k] as usize]);
+            let best = ks.best(dense, l, self.units[l], profit, &mut self.chosen);
+            work += best.work;
+            ub += best.value;
+            for &k in &self.chosen {
+                self.usage[list.cands[k as usize] as usize] += 1;
+                self.picked[l][k as usize] += 1;
+            }
+            self.patterns[l].clone_from(&self.chosen);
+            self.reduced[l] = best.value;
+        }
+        (ub, work)
+    }
+
+    /// The Lagrangian heuristic: a plan from the lists' best patterns at the last prices, lists
+    /// with the most reduced value first; kept when it beats the best so far.
+    fn heuristic(&mut self, dense: &Dense) -> Work {
+        let mut order: Vec<u32> = (0..dense.lists.len() as u32).collect();
+        order.sort_by(|&a, &b| {
+            self.reduced[b as usize]
+                .total_cmp(&self.reduced[a as usize])
+                .then(a.cmp(&b))
+        });
+        let (plan, value) = super::search::plan_from_patterns(dense, &self.patterns, &order);
+        if self.plan.as_ref().is_none_or(|(_, v)| value > *v + 1e-9) {
+            self.plan = Some((plan, value));
+        }
+        dense.pairs() as Work + 1
+    }
+
+    /// One subgradient step towards `lower` (the value of the best plan known). Returns the work
+    /// done.
+    pub fn step(&mut self, dense: &Dense, ks: &mut Knapsack, lower: f64) -> Work {
+        let (ub, mut work) = self.evaluate(dense, ks);
+        work += self.heuristic(dense);
+        self.steps += 1;
+        if self.step_work == 0 {
+            self.step_work = work;
+        }
+        if ub < self.bound - 1e-9 {
+            self.bound = ub;
+            self.best_price.clone_from(&self.price);
+            self.since_better = 0;
+        } else {
+            self.since_better += 1;
+            if self.since_better >= PATIENCE {
+                self.theta /= 2.0;
+                self.since_better = 0;
+            }
+        }
+        let mut norm = 0.0;
+        for p in 0..self.price.len() {
+            if dense.pinned[p] {
+                continue;
+            }
+            let g = 1.0 - f64::from(self.usage[p]);
+            let mut d = g + DEFLECTION * self.dir[p];
+            // Projection: a price at zero cannot fall.
+            if self.price[p] <= 0.0 && d > 0.0 {
+                d = 0.0;
+            }
+            self.dir[p] = d;
+            norm += d * d;
+        }
+        if norm <= 1e-12 {
+            if self
+                .usage
+                .iter()
+                .zip(&dense.pinned)
+                .all(|(&u, &pinned)| pinned || u <= 1)
+            {
+                // Every patient used at most once, every unused one at price 0: UB equals the
+                // value of a plan, so these prices are optimal.
+                self.theta = 0.0;
+            }
+            return work;
+        }
+        let gap = (ub - lower).max(1e-6 * ub.abs().max(1.0));
+        let t = self.theta * gap / norm;
+        for p in 0..self.price.len() {
+            if !dense.pinned[p] {
+                self.price[p] = (self.price[p] - t * self.dir[p]).max(0.0);
+            }
+        }
+        work
+    }
+}

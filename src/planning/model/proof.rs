@@ -1,0 +1,259 @@
+//! The proof for small components, when the Lagrangian bound and the search leave a gap.
+//!
+//! Every plan takes one pattern per list. At prices π with Lagrangian value UB(π), a plan's value
+//! is
+//!
+//!   V = UB(π) − Σ_s rc_s − Σ_{p unbooked} π_p,   rc_s = best_s(π) − (v(s, P_s) − π(P_s)) ≥ 0,
+//!
+//! so a plan worth more than a target T has Σ_s rc_s + Σ_{p unbooked} π_p < UB(π) − T, and in
+//! particular every one of its patterns has rc < UB(π) − T. The proof lists, for every list, the
+//! patterns within that margin (`pricing::enumerate`), then searches depth first for disjoint
+//! patterns, one per list, whose reduced costs and lost prices stay within it. A branch is cut
+//! when its reduced costs so far, the prices of the patients no list still to choose can take,
+//! and each remaining list's cheapest pattern that fits with the cases taken already reach the
+//! margin. A plan found raises T; when the search ends, no plan is worth more than T, which is
+//! then a proven bound.
+
+use super::dense::{Dense, Local};
+use super::pricing::{enumerate, unit_of, Knapsack, Work};
+
+/// Free patients a component may have for the proof (one bit each).
+pub const MAX_PATIENTS: usize = 128;
+
+/// What a proof attempt found.
+pub struct Proof {
+    /// A proven upper bound, when the search ran to its end.
+    pub bound: Option<f64>,
+    /// A better plan than the incumbent, and its value.
+    pub plan: Option<(Vec<Option<(u32, u32)>>, f64)>,
+    pub work: Work,
+}
+
+/// One list's patterns within the margin: (cases as bits of local patients, reduced cost,
+/// candidate positions), cheapest first.
+type Patterns = Vec<(u128, f64, Vec<u32>)>;
+
+struct Walk<'a> {
+    patterns: &'a [Patterns],
+    /// Lists in the order they are chosen.
+    order: &'a [usize],
+    /// Bits of the patients each list may take.
+    reach: &'a [u128],
+    price: &'a [f64],
+    free: u128,
+    /// A branch is cut when its waste reaches this.
+    limit: f64,
+    /// Where the best plan's waste must go below to count (UB − (value + margin)).
+    nodes: Work,
+    max_nodes: Work,
+    chosen: Vec<usize>,
+    /// The best choice found: pattern index per list in `order`, and its waste.
+    found: Option<(Vec<usize>, f64)>,
+    ub: f64,
+    margin: f64,
+    /// The least reduced cost each (depth, cases taken) was reached with: a later visit with no
+    /// less is no better.
+    seen: std::collections::HashMap<(usize, u128), f64, BuildMix>,
+}
+
+fn price_of(mut mask: u128, price: &[f64]) -> f64 {
+    let mut sum = 0.0;
+    while mask != 0 {
+        sum += price[mask.trailing_zeros() as usize];
+        mask &= mask - 1;
+    }
+    sum
+}
+
+impl Walk<'_> {
+    /// Depth-first over the lists in order; false when the node budget ran out.
+    fn walk(&mut self, depth: usize, used: u128, rc: f64) -> bool {
+        self.nodes += 1;
+        if self.nodes > self.max_nodes {
+            return false;
+        }
+        match self.seen.entry((depth, used)) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                if *e.get() <= rc + 1e-12 {
+                    return true;
+                }
+                e.insert(rc);
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(rc);
+            }
+        }
+        let reachable = self.order[depth..].iter().fold(0u128, |m, &l| m | self.reach[l]);
+        let waste = rc + price_of(self.free & !used & !reachable, self.price);
+        if waste >= self.limit {
+            return true;
+        }
+        if depth == self.order.len() {
+            // A plan worth UB − waste: the best so far.
+            self.found = Some((self.chosen.clone(), waste));
+            let value = self.ub - waste;
+            self.limit = self.ub - value - self.margin;
+            return true;
+        }
+        // Each list still to choose pays at least its cheapest pattern that fits.
+        let mut rest = 0.0;
+        for &m in &self.order[depth + 1..] {
+            match self.patterns[m].iter().find(|(mask, ..)| mask & used == 0) {
+                Some(&(_, r, _)) => rest += r,
+                None => return true,
+            }
+            if waste + rest >= self.limit {
+                return true;
+            }
+        }
+        let l = self.order[depth];
+        for (i, (mask, r, _)) in self.patterns[l].iter().enumerate() {
+            if waste + r + rest >= self.limit {
+                break;
+            }
+            if mask & used != 0 {
+                continue;
+            }
+            self.chosen.push(i);
+            let complete = self.walk(depth + 1, used | mask, rc + r);
+            self.chosen.pop();
+            if !complete {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Tries to prove that no plan is worth more than `incumbent + margin`, at prices `price` whose
+/// Lagrangian value is `ub`; finds better plans on the way. Gives up (no bound) when a list has
+/// more than `max_patterns` patterns within the margin or the search takes more than
+/// `max_nodes` nodes.
+pub fn prove(
+    dense: &Dense,
+    price: &[f64],
+    ub: f64,
+    incumbent: f64,
+    margin: f64,
+    max_patterns: usize,
+    max_nodes: Work,
+) -> Proof {
+    let give_up = |work| Proof {
+        bound: None,
+        plan: None,
+        work,
+    };
+    let free: Vec<usize> = (0..dense.patients.len()).filter(|&p| !dense.pinned[p]).collect();
+    if free.len() > MAX_PATIENTS || dense.patients.len() > MAX_PATIENTS {
+        return give_up(1);
+    }
+    let delta = ub - incumbent - margin;
+    if delta <= 0.0 {
+        return Proof {
+            bound: Some(ub),
+            plan: None,
+            work: 1,
+        };
+    }
+    let mut ks = Knapsack::default();
+    let mut chosen = Vec::new();
+    let mut work: Work = 0;
+    let mut patterns: Vec<Patterns> = Vec::with_capacity(dense.lists.len());
+    let mut reach: Vec<u128> = Vec::with_capacity(dense.lists.len());
+    for (l, list) in dense.lists.iter().enumerate() {
+        let unit = unit_of(list);
+        let profit = |k: usize| Some(list.coef[k] - price[list.cands[k] as usize]);
+        let best = ks.best(dense, l, unit, profit, &mut chosen);
+        work += best.work;
+        let Some(found) = enumerate(dense, l, unit, profit, best.value, delta, max_patterns) else {
+            return give_up(work);
+        };
+        let mut own: Patterns = found
+            .into_iter()
+            .map(|(ks, value)| {
+                let mask = ks.iter().fold(0u128, |m, &k| m | 1 << list.cands[k as usize]);
+                (mask, best.value - value, ks)
+            })
+            .collect();
+        work += own.len() as Work;
+        own.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.2.cmp(&b.2)));
+        patterns.push(own);
+        reach.push(list.cands.iter().fold(0u128, |m, &p| m | 1 << p));
+    }
+    let mut order: Vec<usize> = (0..dense.lists.len()).collect();
+    order.sort_by_key(|&l| (patterns[l].len(), l));
+    let free_mask = free.iter().fold(0u128, |m, &p| m | 1 << p);
+    let mut walk = Walk {
+        patterns: &patterns,
+        order: &order,
+        reach: &reach,
+        price,
+        free: free_mask,
+        limit: delta,
+        nodes: 0,
+        max_nodes,
+        chosen: Vec::with_capacity(order.len()),
+        found: None,
+        ub,
+        margin,
+        seen: std::collections::HashMap::default(),
+    };
+    let complete = walk.walk(0, 0, 0.0);
+    work += walk.nodes * 4;
+    let plan = walk.found.map(|(picks, _)| {
+        let mut plan: Vec<Option<(u32, u32)>> = vec![None; dense.patients.len()];
+        for (depth, &i) in picks.iter().enumerate() {
+            let l = order[depth];
+            for &k in &patterns[l][i].2 {
+                let p: Local = dense.lists[l].cands[k as usize];
+                plan[p as usize] = Some((l as u32, k));
+            }
+        }
+        let (fits, value) = super::search::plan_value(dense, &plan);
+        debug_assert!(fits, "disjoint patterns that each fit make a plan that fits");
+        (plan, value)
+    });
+    let best = plan.as_ref().map_or(incumbent, |(_, v)| v.max(incumbent));
+    Proof {
+        bound: complete.then(|| ub.min(best + margin)),
+        plan,
+        work,
+    }
+}
+
+/// The memo's hasher: its keys are (depth, set of used patients), not caller-controlled, so a
+/// multiply-and-fold mix does; SipHash took a fifth of a small proof's time.
+#[derive(Default, Clone, Copy)]
+struct BuildMix;
+
+impl std::hash::BuildHasher for BuildMix {
+    type Hasher = Mix;
+    fn build_hasher(&self) -> Mix {
+        Mix(0)
+    }
+}
+
+struct Mix(u64);
+
+impl std::hash::Hasher for Mix {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(23) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.write_u64(n as u64);
+        self.write_u64((n >> 64) as u64);
+    }
+}

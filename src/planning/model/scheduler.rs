@@ -1,0 +1,526 @@
+//! The scheduler: every component keeps its bound and its search as resumable state, and the
+//! work goes where the gap is.
+//!
+//! Work is counted, not timed: a round picks the components with the largest absolute gap
+//! (bound − plan), gives each a slice of bound work and a slice of search work, runs the slices on
+//! the worker threads, and merges. Which slices run, and what each does, depends only on the
+//! state at the start of the round, never on which thread ran what or how fast; so the same
+//! request, work budget and seed give the same plan with one worker or many, on a busy machine or
+//! an idle one. The wall clock is a safety stop only: when it (or a cancel) cuts a solve short, the
+//! answer says so.
+//!
+//! The solve stops when the whole plan is proven within the policy gap (decision gap: (bound −
+//! plan) / (bound − the empty plan's value)), when the work budget is spent, or at the deadline.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use super::bound::Subgradient;
+use super::dense::Dense;
+use super::pricing::{Knapsack, Work};
+use super::proof;
+use super::search::Search;
+
+/// Tasks (bound or search slices) per round, at least: components join a round until it holds
+/// this many.
+const ROUND_TASKS: usize = 4;
+
+/// A component is exhausted (no more work goes to it) once its bound has stalled, its proof (if
+/// it is small enough for one) has run, and its search has gone this many iterations, and at
+/// least `STALL_FACTOR` iterations per patient, without a better plan.
+const STALL_ITERATIONS: usize = 2_000;
+const STALL_FACTOR: usize = 20;
+/// A slice is this many subgradient steps' worth of work, within the bounds below.
+const SLICE_STEPS: u64 = 20;
+const MIN_SLICE: Work = 200_000;
+/// Patterns per list, and search nodes, the proof may take (then it gives up).
+const PROOF_MAX_PATTERNS: usize = 200_000;
+const PROOF_MAX_NODES: Work = 4_000_000;
+/// Share of the gap the whole plan may keep that a proof leaves to its component.
+const PROOF_MARGIN_SHARE: f64 = 0.9;
+
+/// How a scheduled solve ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Proven within the gap.
+    Proven,
+    /// The work budget was spent.
+    WorkLimit,
+    /// Every open component is exhausted: the bound and the search stopped improving.
+    NoProgress,
+    /// The wall-clock safety stop.
+    TimeLimit,
+    Cancelled,
+}
+
+/// One component's resumable state.
+pub struct ComponentState {
+    pub dense: Dense,
+    pub sub: Subgradient,
+    pub search: Search,
+    /// Upper bound on the component's value (never below `search.total` unless there is a bug).
+    pub trivial: f64,
+    /// Value of the component's empty plan (pinned cases only).
+    pub empty: f64,
+    pub work: Work,
+    /// A bound proven by the pattern search, once it has run (infinite when it gave up).
+    pub proven: Option<f64>,
+}
+
+impl ComponentState {
+    pub fn new(dense: Dense, start: &[Option<(u32, u32)>], trivial: f64, seed: u64) -> ComponentState {
+        let sub = Subgradient::new(&dense);
+        let search = Search::new(&dense, start, seed);
+        let empty = dense.empty_value();
+        ComponentState {
+            dense,
+            sub,
+            search,
+            trivial,
+            empty,
+            work: 0,
+            proven: None,
+        }
+    }
+
+    pub fn bound(&self) -> f64 {
+        self.sub
+            .bound
+            .min(self.trivial)
+            .min(self.proven.unwrap_or(f64::INFINITY))
+    }
+
+    pub fn value(&self) -> f64 {
+        self.search.total
+    }
+
+    pub fn gap(&self) -> f64 {
+        (self.bound() - self.value()).max(0.0)
+    }
+
+    /// No more work goes to this component: its bound has stalled, its proof has run if it is
+    /// small enough for one, and its search has stopped finding better plans.
+    pub fn exhausted(&self) -> bool {
+        let since = self.search.iterations - self.search.improved_at;
+        self.sub.stalled()
+            && (self.proven.is_some() || self.dense.patients.len() > proof::MAX_PATIENTS)
+            && since >= STALL_ITERATIONS.max(STALL_FACTOR * self.dense.patients.len())
+    }
+
+    /// Closed within `gap` of its own decision range.
+    fn closed(&self, gap: f64) -> bool {
+        self.bound() - self.value() <= gap * (self.bound() - self.empty).max(0.0) + 1e-7
+    }
+}
+
+/// What the scheduler is asked to do.
+pub struct Schedule<'a> {
+    /// Decision gap at which the whole plan counts as proven.
+    pub gap: f64,
+    /// Total work to spend at most.
+    pub budget: Work,
+    /// Work per slice.
+    pub slice: Work,
+    pub workers: usize,
+    pub deadline: Instant,
+    pub cancel: &'a AtomicBool,
+}
+
+/// The whole plan's decision gap over the components.
+pub fn decision_gap(states: &[ComponentState]) -> f64 {
+    let (gap, range) = states.iter().fold((0.0, 0.0), |(g, r), s| {
+        (g + s.gap(), r + (s.bound() - s.empty).max(0.0))
+    });
+    if range <= 1e-9 {
+        0.0
+    } else {
+        gap / range
+    }
+}
+
+/// A slice of work on one component: the bound towards the plan value `lower`, or the search
+/// towards the bound `upper`; `empty` is the component's empty-plan value.
+enum Task<'a> {
+    Bound {
+        dense: &'a Dense,
+        sub: &'a mut Subgradient,
+        lower: f64,
+        empty: f64,
+        slice: Work,
+    },
+    Search {
+        dense: &'a Dense,
+        search: &'a mut Search,
+        upper: f64,
+        empty: f64,
+        slice: Work,
+    },
+    /// The pattern search, for a small component whose bound has stalled with a gap left;
+    /// `margin` is the gap the component may keep.
+    Proof {
+        state: &'a mut ComponentState,
+        margin: f64,
+    },
+}
+
+/// Runs the schedule on `states`; `progress` is told after every round.
+pub fn run(
+    states: &mut [ComponentState],
+    schedule: &Schedule<'_>,
+    progress: &dyn Fn(&[ComponentState]),
+) -> Ending {
+    let mut spent: Work = 0;
+    loop {
+        if schedule.cancel.load(Ordering::Relaxed) {
+            return Ending::Cancelled;
+        }
+        if Instant::now() >= schedule.deadline {
+            return Ending::TimeLimit;
+        }
+        if decision_gap(states) <= schedule.gap || states.iter().all(|s| s.closed(schedule.gap)) {
+            return Ending::Proven;
+        }
+        if spent >= schedule.budget {
+            return Ending::WorkLimit;
+        }
+        // The open components, most gap per unit of work first, until the round holds enough
+        // tasks (a bound and a search slice each).
+        let mut open: Vec<usize> = (0..states.len())
+            .filter(|&i| !states[i].closed(schedule.gap) && !states[i].exhausted())
+            .collect();
+        if open.is_empty() {
+            return Ending::NoProgress;
+        }
+        // Gap per unit of a bound step's work (at least 20 units per pair: a search slice's cost).
+        let priority =
+            |s: &ComponentState| s.gap() / (s.sub.step_work.max(s.dense.pairs() as u64 * 20).max(1) as f64);
+        open.sort_by(|&a, &b| {
+            priority(&states[b])
+                .total_cmp(&priority(&states[a]))
+                .then(a.cmp(&b))
+        });
+        let mut planned = 0;
+        let mut take = 0;
+        for &i in &open {
+            if planned >= ROUND_TASKS {
+                break;
+            }
+            planned += if states[i].sub.stalled() { 1 } else { 2 };
+            take += 1;
+        }
+        open.truncate(take);
+        open.sort_unstable();
+
+        let gaps: Vec<f64> = states.iter().map(ComponentState::gap).collect();
+        let range: f64 = states.iter().map(|s| (s.bound() - s.empty).max(0.0)).sum();
+        let mut tasks: Vec<Task<'_>> = Vec::new();
+        let mut picked = open.iter().peekable();
+        for (i, state) in states.iter_mut().enumerate() {
+            if picked.peek() != Some(&&i) {
+                continue;
+            }
+            picked.next();
+            let lower = state.search.total;
+            let upper = state.bound();
+            if state.sub.stalled()
+                && state.proven.is_none()
+                && state.dense.patients.len() <= proof::MAX_PATIENTS
+            {
+                // The gap the whole plan may keep, less what the other components keep.
+                let others: f64 = gaps
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != i)
+                    .map(|(_, g)| g)
+                    .sum();
+                let margin = ((schedule.gap * range - others) * PROOF_MARGIN_SHARE).max(0.0);
+                tasks.push(Task::Proof { state, margin });
+                continue;
+            }
+            let ComponentState {
+                dense,
+                sub,
+                search,
+                empty,
+                ..
+            } = state;
+            let empty = *empty;
+            // A slice: a fixed number of subgradient steps' worth of work, so small components
+            // take small slices and come back to the scheduler often.
+            let slice = (SLICE_STEPS * sub.step_work.max(1)).clamp(MIN_SLICE, schedule.slice);
+            if !sub.stalled() {
+                tasks.push(Task::Bound {
+                    dense,
+                    sub,
+                    lower,
+                    empty,
+                    slice,
+                });
+            }
+            tasks.push(Task::Search {
+                dense,
+                search,
+                upper,
+                empty,
+                slice,
+            });
+        }
+        let gap = schedule.gap;
+        let stop = || schedule.cancel.load(Ordering::Relaxed) || Instant::now() >= schedule.deadline;
+        let run_task = |task: Task<'_>| -> Work {
+            let mut done: Work = 0;
+            match task {
+                Task::Bound {
+                    dense,
+                    sub,
+                    lower,
+                    empty,
+                    slice,
+                } => {
+                    let mut ks = Knapsack::default();
+                    while done < slice && !sub.stalled() && !stop() {
+                        done += sub.step(dense, &mut ks, lower);
+                        if sub.bound - lower <= gap * (sub.bound - empty).max(0.0) + 1e-7 {
+                            break;
+                        }
+                    }
+                }
+                Task::Search {
+                    dense,
+                    search,
+                    upper,
+                    empty,
+                    slice,
+                } => {
+                    while done < slice && !stop() {
+                        done += search.iterate(dense);
+                        if upper - search.total <= gap * (upper - empty).max(0.0) + 1e-7 {
+                            break;
+                        }
+                    }
+                }
+                Task::Proof { state, margin } => {
+                    let began = Instant::now();
+                    let found = proof::prove(
+                        &state.dense,
+                        &state.sub.best_price,
+                        state.sub.bound,
+                        state.search.total,
+                        margin,
+                        PROOF_MAX_PATTERNS,
+                        PROOF_MAX_NODES,
+                    );
+                    done += found.work;
+                    tracing::trace!(
+                        margin,
+                        bound = ?found.bound,
+                        better = found.plan.as_ref().map(|p| p.1),
+                        work = found.work,
+                        seconds = began.elapsed().as_secs_f64(),
+                        "proof"
+                    );
+                    if let Some((plan, value)) = found.plan {
+                        if value > state.search.total + 1e-9 {
+                            state.search.adopt(&state.dense, &plan);
+                        }
+                    }
+                    state.proven = Some(found.bound.unwrap_or(f64::INFINITY));
+                }
+            }
+            done.max(1)
+        };
+        let work: Work = if schedule.workers <= 1 || tasks.len() <= 1 {
+            tasks.into_iter().map(run_task).sum()
+        } else {
+            let queue = std::sync::Mutex::new(tasks);
+            let total = std::sync::atomic::AtomicU64::new(0);
+            std::thread::scope(|scope| {
+                for _ in 0..schedule.workers.min(queue.lock().expect("tasks").len()) {
+                    scope.spawn(|| loop {
+                        let task = queue.lock().expect("tasks").pop();
+                        let Some(task) = task else { break };
+                        total.fetch_add(run_task(task), Ordering::Relaxed);
+                    });
+                }
+            });
+            total.into_inner()
+        };
+        spent += work;
+        for &i in &open {
+            let state = &mut states[i];
+            state.work += work / open.len() as u64;
+            // A better plan from the Lagrangian heuristic replaces the search's.
+            if let Some((plan, value)) = state.sub.plan.take() {
+                if value > state.search.total + 1e-9 {
+                    state.search.adopt(&state.dense, &plan);
+                }
+            }
+        }
+        progress(states);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::dense::{DenseList, Weights};
+    use super::*;
+    use crate::planning::objective::ListCosts;
+
+    /// A small deterministic generator for the cases.
+    struct Lcg(u64);
+    impl Lcg {
+        fn unit(&mut self) -> f64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) as f64 / (1u64 << 31) as f64
+        }
+        fn below(&mut self, n: usize) -> usize {
+            ((self.unit() * n as f64) as usize).min(n - 1)
+        }
+    }
+
+    /// A random component: up to 3 lists and 8 patients, each patient eligible for some lists.
+    fn component(rng: &mut Lcg) -> Dense {
+        let weights = Weights {
+            shortfall: 2.0,
+            under: if rng.unit() < 0.5 { 0.01 } else { 0.0 },
+            turnaround: 10,
+        };
+        let m = 1 + rng.below(3);
+        let n = 2 + rng.below(7);
+        let minutes: Vec<i64> = (0..n).map(|_| 5 * (4 + rng.below(20)) as i64).collect();
+        let mut lists: Vec<DenseList> = (0..m)
+            .map(|l| {
+                let capacity = 90 + 10 * rng.below(25) as i64;
+                let target = rng.below(5) as u32;
+                DenseList {
+                    session: l,
+                    capacity,
+                    target,
+                    costs: ListCosts::new(
+                        target,
+                        0.8 * capacity as f64,
+                        0.0,
+                        weights.shortfall,
+                        weights.under,
+                    ),
+                    pinned: vec![],
+                    pinned_load: 0,
+                    pinned_touch: 0,
+                    pinned_value: 0.0,
+                    cands: vec![],
+                    coef: vec![],
+                    load: vec![],
+                    by_load: vec![],
+                }
+            })
+            .collect();
+        let mut options = vec![Vec::new(); n];
+        for (p, opts) in options.iter_mut().enumerate() {
+            for (l, list) in lists.iter_mut().enumerate() {
+                if rng.unit() < 0.7 {
+                    opts.push((l as u32, list.cands.len() as u32));
+                    list.cands.push(p as u32);
+                    list.coef.push(rng.unit() * 6.0 - 1.0);
+                    list.load.push(minutes[p] + weights.turnaround);
+                }
+            }
+        }
+        for list in &mut lists {
+            list.sort_by_load();
+        }
+        Dense {
+            patients: (0..n).collect(),
+            pinned: vec![false; n],
+            minutes,
+            lists,
+            options,
+            pinned_on: vec![None; n],
+            costs: weights,
+        }
+    }
+
+    /// The best plan's value over every allocation (each patient unbooked or on one of its
+    /// lists), capacity checked list by list, valued by `Dense::list_value`.
+    fn brute_force(d: &Dense) -> f64 {
+        let n = d.patients.len();
+        let mut at: Vec<Option<(u32, u32)>> = vec![None; n];
+        fn go(d: &Dense, p: usize, at: &mut Vec<Option<(u32, u32)>>, best: &mut f64) {
+            if p == at.len() {
+                let mut value = 0.0;
+                for (l, list) in d.lists.iter().enumerate() {
+                    let ks: Vec<u32> = at
+                        .iter()
+                        .flatten()
+                        .filter(|(m, _)| *m as usize == l)
+                        .map(|&(_, k)| k)
+                        .collect();
+                    let load: i64 = ks.iter().map(|&k| list.load[k as usize]).sum();
+                    if load > list.capacity {
+                        return;
+                    }
+                    value += d.list_value(l, ks);
+                }
+                *best = best.max(value);
+                return;
+            }
+            at[p] = None;
+            go(d, p + 1, at, best);
+            for &o in &d.options[p] {
+                at[p] = Some(o);
+                go(d, p + 1, at, best);
+            }
+            at[p] = None;
+        }
+        let mut best = f64::NEG_INFINITY;
+        go(d, 0, &mut at, &mut best);
+        best
+    }
+
+    /// At gap 0 the scheduler proves every small component: its plan is worth the brute-force
+    /// optimum and its bound is that optimum too; at any point the bound is at least the optimum.
+    #[test]
+    fn at_gap_zero_plan_and_bound_equal_the_brute_force_optimum() {
+        let mut rng = Lcg(11);
+        let cancel = AtomicBool::new(false);
+        for case in 0..300 {
+            let dense = component(&mut rng);
+            let optimum = brute_force(&dense);
+            let start = vec![None; dense.patients.len()];
+            let trivial = dense
+                .lists
+                .iter()
+                .map(|l| l.coef.iter().map(|c| c.max(0.0)).sum::<f64>())
+                .sum::<f64>();
+            let mut states = vec![ComponentState::new(dense, &start, trivial.max(optimum), case)];
+            let schedule = Schedule {
+                gap: 0.0,
+                budget: 1 << 40,
+                slice: 1 << 20,
+                workers: 1 + case as usize % 2,
+                deadline: Instant::now() + std::time::Duration::from_secs(600),
+                cancel: &cancel,
+            };
+            let ending = run(&mut states, &schedule, &|states| {
+                assert!(
+                    states[0].bound() >= optimum - 1e-6,
+                    "case {case}: bound below the optimum"
+                );
+            });
+            let s = &states[0];
+            assert_eq!(ending, Ending::Proven, "case {case}");
+            assert!(
+                (s.value() - optimum).abs() < 1e-6,
+                "case {case}: plan {} vs optimum {optimum}",
+                s.value()
+            );
+            assert!(
+                s.bound() >= optimum - 1e-6,
+                "case {case}: bound {} vs optimum {optimum}",
+                s.bound()
+            );
+        }
+    }
+}
