@@ -14,7 +14,7 @@
 //! Polyak's rule t = θ·(UB − LB)/‖d‖² towards the best plan value LB; θ halves after a run of
 //! steps without a better bound.
 
-use super::dense::Dense;
+use super::dense::{Dense, LocalPlan};
 use super::pricing::{unit_of, Knapsack, Work};
 
 /// Weight of the previous direction in the next (deflection).
@@ -47,7 +47,7 @@ pub struct Subgradient {
     patterns: Vec<Vec<u32>>,
     reduced: Vec<f64>,
     /// The best plan the Lagrangian heuristic built from the patterns, and its value.
-    pub plan: Option<(Vec<Option<(u32, u32)>>, f64)>,
+    pub plan: Option<(LocalPlan, f64)>,
 }
 
 impl Subgradient {

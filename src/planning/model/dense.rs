@@ -9,6 +9,9 @@ use crate::planning::objective::ListCosts;
 /// Local index of a patient within its component.
 pub type Local = u32;
 
+/// A component's plan: each local patient's (list, position in that list's candidates), if booked.
+pub type LocalPlan = Vec<Option<(u32, u32)>>;
+
 /// One list of a component, as pricing and search see it.
 #[derive(Debug, Clone)]
 pub struct DenseList {

@@ -107,7 +107,7 @@ impl Knapsack {
             }
             let units = (load / unit) as usize;
             if units <= cap {
-                let room = if units == 0 { usize::MAX } else { cap / units };
+                let room = cap.checked_div(units).unwrap_or(usize::MAX);
                 let start = self.items.len();
                 for &k in &order[i..j] {
                     let Some(r) = profit(k as usize) else { continue };
@@ -225,105 +225,6 @@ impl Knapsack {
         }
         debug_assert!(n == 0 && c == 0, "traceback ends at the empty state");
         Best { value, work }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::dense::Weights;
-    use super::*;
-    use crate::planning::objective::ListCosts;
-
-    /// A one-list component with the given candidates (minutes, coefficient).
-    fn dense(capacity: i64, target: u32, cands: &[(i64, f64)], costs: Weights) -> Dense {
-        let n = cands.len();
-        Dense {
-            patients: (0..n).collect(),
-            pinned: vec![false; n],
-            minutes: cands.iter().map(|c| c.0).collect(),
-            lists: vec![DenseList {
-                session: 0,
-                capacity,
-                target,
-                costs: ListCosts::new(target, 0.8 * capacity as f64, 0.0, costs.shortfall, costs.under),
-                pinned: vec![],
-                pinned_load: 0,
-                pinned_touch: 0,
-                pinned_value: 0.0,
-                cands: (0..n as u32).collect(),
-                coef: cands.iter().map(|c| c.1).collect(),
-                load: cands.iter().map(|c| c.0 + costs.turnaround).collect(),
-                by_load: {
-                    let mut v: Vec<u32> = (0..n as u32).collect();
-                    v.sort_by_key(|&k| (cands[k as usize].0, k));
-                    v
-                },
-            }],
-            options: (0..n).map(|k| vec![(0, k as u32)]).collect(),
-            pinned_on: vec![None; n],
-            costs,
-        }
-    }
-
-    /// Every subset, by brute force.
-    fn brute(d: &Dense, profit: &[f64]) -> f64 {
-        let list = &d.lists[0];
-        let n = list.cands.len();
-        let mut best = f64::NEG_INFINITY;
-        for mask in 0u32..(1 << n) {
-            let ks: Vec<u32> = (0..n as u32).filter(|k| mask >> k & 1 == 1).collect();
-            let load: i64 = ks.iter().map(|&k| list.load[k as usize]).sum();
-            if load > list.capacity {
-                continue;
-            }
-            let touch: i64 = ks.iter().map(|&k| d.minutes[k as usize]).sum();
-            let v: f64 = ks.iter().map(|&k| profit[k as usize]).sum::<f64>()
-                - d.costs.penalty(list, ks.len() as u32, touch);
-            best = best.max(v);
-        }
-        best
-    }
-
-    #[test]
-    fn the_knapsack_is_exact_against_every_subset() {
-        let mut seed = 7u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as f64 / (1u64 << 31) as f64
-        };
-        for case in 0..2000 {
-            let under = if case % 3 == 0 { 0.02 } else { 0.0 };
-            let costs = Weights {
-                shortfall: 3.0,
-                under,
-                turnaround: 10,
-            };
-            let n = 1 + (next() * 11.0) as usize;
-            let cands: Vec<(i64, f64)> = (0..n)
-                .map(|_| (5 * (3 + (next() * 20.0) as i64), next() * 8.0 - 3.0))
-                .collect();
-            let capacity = 60 + (next() * 300.0) as i64;
-            let target = (next() * 7.0) as u32;
-            let d = dense(capacity, target, &cands, costs);
-            let profit: Vec<f64> = d.lists[0].coef.clone();
-            let mut ks = Knapsack::default();
-            let mut chosen = Vec::new();
-            let unit = unit_of(&d.lists[0]);
-            let got = ks.best(&d, 0, unit, |k| Some(profit[k]), &mut chosen);
-            let want = brute(&d, &profit);
-            assert!(
-                (got.value - want).abs() < 1e-9,
-                "case {case}: {} vs {want}",
-                got.value
-            );
-            // The chosen cases fit and are worth what was reported.
-            let list = &d.lists[0];
-            let load: i64 = chosen.iter().map(|&k| list.load[k as usize]).sum();
-            assert!(load <= list.capacity);
-            assert!((d.list_value(0, chosen.iter().copied()) - got.value).abs() < 1e-9);
-        }
     }
 }
 
@@ -446,4 +347,103 @@ pub fn enumerate(
         }
     }
     (!overflow).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::dense::Weights;
+    use super::*;
+    use crate::planning::objective::ListCosts;
+
+    /// A one-list component with the given candidates (minutes, coefficient).
+    fn dense(capacity: i64, target: u32, cands: &[(i64, f64)], costs: Weights) -> Dense {
+        let n = cands.len();
+        Dense {
+            patients: (0..n).collect(),
+            pinned: vec![false; n],
+            minutes: cands.iter().map(|c| c.0).collect(),
+            lists: vec![DenseList {
+                session: 0,
+                capacity,
+                target,
+                costs: ListCosts::new(target, 0.8 * capacity as f64, 0.0, costs.shortfall, costs.under),
+                pinned: vec![],
+                pinned_load: 0,
+                pinned_touch: 0,
+                pinned_value: 0.0,
+                cands: (0..n as u32).collect(),
+                coef: cands.iter().map(|c| c.1).collect(),
+                load: cands.iter().map(|c| c.0 + costs.turnaround).collect(),
+                by_load: {
+                    let mut v: Vec<u32> = (0..n as u32).collect();
+                    v.sort_by_key(|&k| (cands[k as usize].0, k));
+                    v
+                },
+            }],
+            options: (0..n).map(|k| vec![(0, k as u32)]).collect(),
+            pinned_on: vec![None; n],
+            costs,
+        }
+    }
+
+    /// Every subset, by brute force.
+    fn brute(d: &Dense, profit: &[f64]) -> f64 {
+        let list = &d.lists[0];
+        let n = list.cands.len();
+        let mut best = f64::NEG_INFINITY;
+        for mask in 0u32..(1 << n) {
+            let ks: Vec<u32> = (0..n as u32).filter(|k| mask >> k & 1 == 1).collect();
+            let load: i64 = ks.iter().map(|&k| list.load[k as usize]).sum();
+            if load > list.capacity {
+                continue;
+            }
+            let touch: i64 = ks.iter().map(|&k| d.minutes[k as usize]).sum();
+            let v: f64 = ks.iter().map(|&k| profit[k as usize]).sum::<f64>()
+                - d.costs.penalty(list, ks.len() as u32, touch);
+            best = best.max(v);
+        }
+        best
+    }
+
+    #[test]
+    fn the_knapsack_is_exact_against_every_subset() {
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as f64 / (1u64 << 31) as f64
+        };
+        for case in 0..2000 {
+            let under = if case % 3 == 0 { 0.02 } else { 0.0 };
+            let costs = Weights {
+                shortfall: 3.0,
+                under,
+                turnaround: 10,
+            };
+            let n = 1 + (next() * 11.0) as usize;
+            let cands: Vec<(i64, f64)> = (0..n)
+                .map(|_| (5 * (3 + (next() * 20.0) as i64), next() * 8.0 - 3.0))
+                .collect();
+            let capacity = 60 + (next() * 300.0) as i64;
+            let target = (next() * 7.0) as u32;
+            let d = dense(capacity, target, &cands, costs);
+            let profit: Vec<f64> = d.lists[0].coef.clone();
+            let mut ks = Knapsack::default();
+            let mut chosen = Vec::new();
+            let unit = unit_of(&d.lists[0]);
+            let got = ks.best(&d, 0, unit, |k| Some(profit[k]), &mut chosen);
+            let want = brute(&d, &profit);
+            assert!(
+                (got.value - want).abs() < 1e-9,
+                "case {case}: {} vs {want}",
+                got.value
+            );
+            // The chosen cases fit and are worth what was reported.
+            let list = &d.lists[0];
+            let load: i64 = chosen.iter().map(|&k| list.load[k as usize]).sum();
+            assert!(load <= list.capacity);
+            assert!((d.list_value(0, chosen.iter().copied()) - got.value).abs() < 1e-9);
+        }
+    }
 }

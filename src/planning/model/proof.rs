@@ -14,7 +14,7 @@
 //! margin. A plan found raises T; when the search ends, no plan is worth more than T, which is
 //! then a proven bound.
 
-use super::dense::{Dense, Local};
+use super::dense::{Dense, Local, LocalPlan};
 use super::pricing::{enumerate, unit_of, Knapsack, Work};
 
 /// Free patients a component may have for the proof (one bit each).
@@ -25,7 +25,7 @@ pub struct Proof {
     /// A proven upper bound, when the search ran to its end.
     pub bound: Option<f64>,
     /// A better plan than the incumbent, and its value.
-    pub plan: Option<(Vec<Option<(u32, u32)>>, f64)>,
+    pub plan: Option<(LocalPlan, f64)>,
     pub work: Work,
 }
 
