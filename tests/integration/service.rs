@@ -1,27 +1,26 @@
 //! Production behaviour over a real socket: client deadlines, cancellation, the bounded queue,
-//! size limits, TLS and mutual TLS, bearer tokens, graceful shutdown, logs without patient data,
-//! and a failing solve that costs only its own request.
+//! size limits, graceful shutdown, and a failing solve that costs only its own request (TLS and
+//! tokens: `security.rs`; logs without patient data: `logs.rs`). The helpers here serve all three.
 //!
 //! Trust-scale requests (430 lists, 2,400 patients) make solves that run to their time limit, so
 //! a test that sets a long limit and finishes well inside it proves the solve was stopped early.
 //! Time bounds are generous fractions of those limits, never tight wall-clock targets.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use prost::Message;
 use theatre_optimiser::api::metrics::Metrics;
 use theatre_optimiser::api::proto as pb;
 use theatre_optimiser::api::proto::theatre_optimiser_client::TheatreOptimiserClient;
-use theatre_optimiser::api::server::{ServerOptions, TlsPaths};
+use theatre_optimiser::api::server::ServerOptions;
 use theatre_optimiser::api::service::{OptimiserService, Planner, ServiceConfig, MAX_SCENARIOS};
 use theatre_optimiser::api::{self, ProposeError};
 use theatre_optimiser::domain::PlanningRequest;
 use theatre_optimiser::planning::{PlanError, SolveOptions, SolverError};
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic::transport::Channel;
 use tonic::Code;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
@@ -29,11 +28,11 @@ use tonic_types::StatusExt;
 
 use crate::support::{assert_valid, free_port, sample, trust_request, wait_until, TestServer};
 
-const SERVICE_NAME: &str = "theatre.optimiser.v1.TheatreOptimiser";
-const BIG: usize = 64 * 1024 * 1024;
+pub(crate) const SERVICE_NAME: &str = "theatre.optimiser.v1.TheatreOptimiser";
+pub(crate) const BIG: usize = 64 * 1024 * 1024;
 
 /// A plaintext client that takes trust-scale plans (larger than tonic's default 4 MiB limit).
-async fn client(server: &TestServer) -> TheatreOptimiserClient<Channel> {
+pub(crate) async fn client(server: &TestServer) -> TheatreOptimiserClient<Channel> {
     server
         .client()
         .await
@@ -41,22 +40,22 @@ async fn client(server: &TestServer) -> TheatreOptimiserClient<Channel> {
         .max_encoding_message_size(BIG)
 }
 
-fn in_flight(m: &Metrics) -> i64 {
+pub(crate) fn in_flight(m: &Metrics) -> i64 {
     m.in_flight.get()
 }
 
-fn cancelled(m: &Metrics) -> u64 {
+pub(crate) fn cancelled(m: &Metrics) -> u64 {
     m.cancelled.get()
 }
 
 /// `GET /metrics`; the body.
-async fn scrape(addr: SocketAddr) -> String {
+pub(crate) async fn scrape(addr: SocketAddr) -> String {
     let (status, _, body) = crate::metrics::http(addr, "GET", "/metrics").await;
     assert_eq!(status, 200);
     body
 }
 
-fn is_plan(plan: &pb::ProposeAllocationsResponse) -> bool {
+pub(crate) fn is_plan(plan: &pb::ProposeAllocationsResponse) -> bool {
     plan.status == pb::PlanStatus::Optimal as i32 || plan.status == pb::PlanStatus::Feasible as i32
 }
 
@@ -434,250 +433,6 @@ async fn a_message_over_the_byte_limit_is_refused() {
     assert_valid(&small, &plan);
 }
 
-// (e) ------------------------------------------------------------------------------------------
-
-/// PEM files for a test CA, a server certificate for localhost / 127.0.0.1, a client certificate
-/// signed by the CA, and a client certificate from an unrelated CA.
-struct Pki {
-    dir: PathBuf,
-}
-
-impl Pki {
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-
-    fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.path(name)).unwrap()
-    }
-
-    fn generate() -> Pki {
-        use rcgen::{
-            BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-            KeyPair, KeyUsagePurpose, SanType,
-        };
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "tls-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let write = |name: &str, text: String| std::fs::write(dir.join(name), text).unwrap();
-        let ca = |name: &str| {
-            let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            params.distinguished_name.push(DnType::CommonName, name);
-            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
-            CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
-        };
-        let leaf = |issuer: &CertifiedIssuer<'static, KeyPair>, client: bool| {
-            let key = KeyPair::generate().unwrap();
-            let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-            params
-                .subject_alt_names
-                .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-            params.extended_key_usages = vec![if client {
-                ExtendedKeyUsagePurpose::ClientAuth
-            } else {
-                ExtendedKeyUsagePurpose::ServerAuth
-            }];
-            let cert = params.signed_by(&key, &**issuer).unwrap();
-            (cert.pem(), key.serialize_pem())
-        };
-        let trusted = ca("theatre-optimiser test CA");
-        let other = ca("unrelated CA");
-        write("ca.pem", trusted.pem());
-        write("other-ca.pem", other.pem());
-        let (cert, key) = leaf(&trusted, false);
-        write("server.pem", cert);
-        write("server.key", key);
-        let (cert, key) = leaf(&trusted, true);
-        write("client.pem", cert);
-        write("client.key", key);
-        let (cert, key) = leaf(&other, true);
-        write("rogue.pem", cert);
-        write("rogue.key", key);
-        Pki { dir }
-    }
-
-    fn server_tls(&self, mutual: bool) -> TlsPaths {
-        TlsPaths {
-            cert: self.path("server.pem"),
-            key: self.path("server.key"),
-            client_ca: mutual.then(|| self.path("ca.pem")),
-        }
-    }
-}
-
-impl Drop for Pki {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Connects over TLS (trusting `ca`, optionally presenting `identity`) and plans the sample with
-/// the baseline planner; the error says which step failed.
-async fn plan_over_tls(
-    addr: SocketAddr,
-    ca: &str,
-    identity: Option<(String, String)>,
-    token: Option<&str>,
-) -> Result<pb::ProposeAllocationsResponse, String> {
-    let mut tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(ca))
-        .domain_name("localhost");
-    if let Some((cert, key)) = identity {
-        tls = tls.identity(Identity::from_pem(cert, key));
-    }
-    let channel = Channel::from_shared(format!("https://{addr}"))
-        .unwrap()
-        .tls_config(tls)
-        .map_err(|e| format!("tls config: {e}"))?
-        .connect_timeout(Duration::from_secs(10))
-        .connect()
-        .await
-        .map_err(|e| format!("connect: {e:?}"))?;
-    let mut client = TheatreOptimiserClient::new(channel);
-    let mut request = sample();
-    request.planner = pb::Planner::Baseline as i32;
-    let mut request = tonic::Request::new(request);
-    request.set_timeout(Duration::from_secs(30));
-    if let Some(t) = token {
-        request
-            .metadata_mut()
-            .insert("authorization", format!("Bearer {t}").parse().unwrap());
-    }
-    client
-        .propose_allocations(request)
-        .await
-        .map(|r| r.into_inner())
-        .map_err(|s| format!("call: {:?} {}", s.code(), s.message()))
-}
-
-async fn plan_in_plaintext(addr: SocketAddr) -> Result<(), String> {
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_timeout(Duration::from_secs(10))
-        .connect()
-        .await
-        .map_err(|e| format!("connect: {e:?}"))?;
-    let mut request = tonic::Request::new(sample());
-    request.set_timeout(Duration::from_secs(30));
-    TheatreOptimiserClient::new(channel)
-        .propose_allocations(request)
-        .await
-        .map(|_| ())
-        .map_err(|s| format!("call: {:?}", s.code()))
-}
-
-#[tokio::test]
-async fn tls_serves_trusting_clients_and_refuses_plaintext_and_strangers() {
-    let pki = Pki::generate();
-    let options = ServerOptions {
-        tls: Some(pki.server_tls(false)),
-        ..ServerOptions::default()
-    };
-    let server = TestServer::start(options).await;
-    let plan = plan_over_tls(server.addr, &pki.read("ca.pem"), None, None)
-        .await
-        .expect("a TLS client that trusts the CA is served");
-    assert_eq!(plan.planner, pb::Planner::Baseline as i32);
-    // A client that does not trust the server's CA refuses the server.
-    let err = plan_over_tls(server.addr, &pki.read("other-ca.pem"), None, None)
-        .await
-        .expect_err("an untrusted server certificate");
-    eprintln!("untrusted CA: {err}");
-    // A plaintext client gets nowhere with a TLS server.
-    let err = plan_in_plaintext(server.addr)
-        .await
-        .expect_err("plaintext refused by a TLS server");
-    eprintln!("plaintext to TLS: {err}");
-    assert_eq!(server.metrics.requests.get(), 1);
-}
-
-#[tokio::test]
-async fn mutual_tls_needs_a_client_certificate_from_the_configured_ca() {
-    let pki = Pki::generate();
-    let options = ServerOptions {
-        tls: Some(pki.server_tls(true)),
-        token: Some("s3cret".into()),
-        ..ServerOptions::default()
-    };
-    let server = TestServer::start(options).await;
-    let ca = pki.read("ca.pem");
-    let client_id = (pki.read("client.pem"), pki.read("client.key"));
-    let rogue_id = (pki.read("rogue.pem"), pki.read("rogue.key"));
-
-    let plan = plan_over_tls(server.addr, &ca, Some(client_id.clone()), Some("s3cret"))
-        .await
-        .expect("a client with a certificate from the CA and the token is served");
-    assert_valid(&sample(), &plan);
-    let err = plan_over_tls(server.addr, &ca, None, Some("s3cret"))
-        .await
-        .expect_err("no client certificate under mutual TLS");
-    eprintln!("no client certificate: {err}");
-    let err = plan_over_tls(server.addr, &ca, Some(rogue_id), Some("s3cret"))
-        .await
-        .expect_err("a client certificate from another CA");
-    eprintln!("client certificate from another CA: {err}");
-    // The certificate does not stand in for the token.
-    let err = plan_over_tls(server.addr, &ca, Some(client_id), None)
-        .await
-        .expect_err("the token is still required");
-    assert!(err.contains("Unauthenticated"), "{err}");
-    assert!(plan_in_plaintext(server.addr).await.is_err());
-    assert_eq!(server.metrics.requests.get(), 1);
-}
-
-#[tokio::test]
-async fn the_token_guards_every_planning_rpc_but_not_health() {
-    let options = ServerOptions {
-        token: Some("s3cret".into()),
-        ..ServerOptions::default()
-    };
-    let server = TestServer::start(options).await;
-    let mut client = client(&server).await;
-    let status = client
-        .propose_allocations_stream(sample())
-        .await
-        .map(|_| ())
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Unauthenticated);
-    let compare = pb::CompareScenariosRequest {
-        base: Some(sample()),
-        scenarios: Vec::new(),
-    };
-    let status = client.compare_scenarios(compare).await.unwrap_err();
-    assert_eq!(status.code(), Code::Unauthenticated);
-    // "Bearer" with another case or a prefix of the token is not accepted.
-    for wrong in ["bearer s3cret", "Bearer s3cre", "Bearer s3cret ", "s3cret"] {
-        let mut request = tonic::Request::new(sample());
-        request
-            .metadata_mut()
-            .insert("authorization", wrong.parse().unwrap());
-        let status = client.propose_allocations(request).await.unwrap_err();
-        assert_eq!(status.code(), Code::Unauthenticated, "{wrong:?}");
-    }
-    assert_eq!(server.metrics.requests.get(), 0);
-    // Probes need no token.
-    let mut health = HealthClient::new(
-        Channel::from_shared(server.channel_url())
-            .unwrap()
-            .connect()
-            .await
-            .unwrap(),
-    );
-    let reply = health
-        .check(HealthCheckRequest {
-            service: SERVICE_NAME.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(reply.status, 1, "SERVING");
-}
-
 // (f) ------------------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -781,152 +536,6 @@ async fn a_solve_still_running_when_the_grace_period_ends_is_cancelled() {
         "the abandoned solve is stopped"
     );
     assert_eq!(cancelled(&server.metrics), 1);
-}
-
-// (g) ------------------------------------------------------------------------------------------
-
-/// Everything every thread of this test binary logs, at TRACE, once the capture is installed.
-struct LogCapture {
-    buffer: Arc<Mutex<Vec<u8>>>,
-    on: Arc<AtomicBool>,
-}
-
-struct CaptureWriter(Arc<Mutex<Vec<u8>>>, Arc<AtomicBool>);
-
-impl std::io::Write for CaptureWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.1.load(Ordering::Relaxed) {
-            self.0.lock().unwrap().extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Installs a global TRACE subscriber (text and JSON, span events included, no timestamps so a
-/// date in the logs can only come from the data) writing to a buffer. Global, because solves run
-/// on blocking-pool and solver threads.
-fn log_capture() -> &'static LogCapture {
-    static CAPTURE: OnceLock<LogCapture> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        use tracing_subscriber::fmt::format::FmtSpan;
-        use tracing_subscriber::prelude::*;
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let on = Arc::new(AtomicBool::new(true));
-        let (b, o) = (buffer.clone(), on.clone());
-        let text = tracing_subscriber::fmt::layer()
-            .without_time()
-            .with_span_events(FmtSpan::FULL)
-            .with_thread_names(true)
-            .with_writer(move || CaptureWriter(b.clone(), o.clone()));
-        let (b, o) = (buffer.clone(), on.clone());
-        let json = tracing_subscriber::fmt::layer()
-            .json()
-            .without_time()
-            .with_span_events(FmtSpan::FULL)
-            .with_current_span(true)
-            .with_span_list(true)
-            .with_writer(move || CaptureWriter(b.clone(), o.clone()));
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_subscriber::filter::LevelFilter::TRACE)
-            .with(text)
-            .with(json);
-        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
-        LogCapture { buffer, on }
-    })
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn logs_of_a_full_solve_at_trace_name_no_patient_and_no_patient_date() {
-    let capture = log_capture();
-    let request = sample();
-
-    // In process, the same path as the CLI's `solve`, on a thread of its own.
-    let offline = request.clone();
-    let plan = std::thread::spawn(move || {
-        let _span = tracing::info_span!("offline_solve").entered();
-        api::propose(offline, &SolveOptions::default())
-    })
-    .join()
-    .unwrap()
-    .expect("the sample is planned");
-    assert_valid(&request, &plan);
-
-    // Over a real socket, the stream included.
-    let server = TestServer::start(ServerOptions::default()).await;
-    let mut client = client(&server).await;
-    let plan = client
-        .propose_allocations(request.clone())
-        .await
-        .unwrap()
-        .into_inner();
-    assert_valid(&request, &plan);
-    let mut stream = client
-        .propose_allocations_stream(request.clone())
-        .await
-        .unwrap()
-        .into_inner();
-    while stream.message().await.unwrap().is_some() {}
-    // A refused request and a failing solve log too.
-    let mut bad = request.clone();
-    bad.patients[0].age_months = -1;
-    assert!(client.propose_allocations(bad).await.is_err());
-    let id = request.patients[0].id.clone();
-    let planner: Planner = Arc::new(move |_, _| panic!("cannot plan {id}"));
-    let failing = TestServer::start_with_service(
-        ServerOptions::default(),
-        OptimiserService::with_planner(ServiceConfig::default(), Arc::new(Metrics::default()), planner),
-    )
-    .await;
-    let status = self::client(&failing)
-        .await
-        .propose_allocations(request.clone())
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Internal);
-
-    let logs = String::from_utf8(std::mem::take(&mut *capture.buffer.lock().unwrap())).unwrap();
-    // Later tests in this binary need not fill the buffer.
-    capture.on.store(false, Ordering::Relaxed);
-    // The capture worked: spans and events of every stage, from every kind of thread.
-    for expected in [
-        "propose_allocations",
-        "offline_solve",
-        "validate",
-        "extract",
-        "optimiser finished",
-        "the solve panicked",
-        "\"level\":\"TRACE\"",
-    ] {
-        assert!(logs.contains(expected), "no {expected:?} in the captured logs");
-    }
-    let mut leaks = Vec::new();
-    for p in &request.patients {
-        let mut private = vec![p.id.as_str(), p.date_listed.as_str(), p.rtt_clock_start.as_str()];
-        if let Some(date) = p.preop.as_ref().and_then(|pre| pre.date.as_deref()) {
-            private.push(date);
-        }
-        for value in private.into_iter().filter(|v| !v.is_empty()) {
-            if logs.contains(value) {
-                leaks.push(value.to_string());
-            }
-        }
-    }
-    leaks.sort();
-    leaks.dedup();
-    let context: Vec<&str> = leaks
-        .iter()
-        .filter_map(|v| logs.lines().find(|l| l.contains(v.as_str())))
-        .take(3)
-        .collect();
-    assert!(
-        leaks.is_empty(),
-        "patient data in the logs: {leaks:?}; e.g. {context:#?}"
-    );
-    eprintln!("{} bytes of TRACE logs, no patient data", logs.len());
 }
 
 // (h) ------------------------------------------------------------------------------------------
