@@ -1,8 +1,9 @@
 //! The API: the only door for proto types besides `io/` and `synth/`. The generated code
 //! (`proto`), conversion to and from the domain (`convert`: every violation at once), a proto
 //! request answered ([`propose`]), the gRPC service (thin handlers) and server (health,
-//! reflection, TLS), its metrics, its errors, and what-if scenarios (`whatif`: the deltas are
-//! proto messages, expanded into proto requests, so they live behind this door too).
+//! reflection, TLS), its metrics, its traces (`trace`: request spans, the OTLP exporter), its
+//! errors, and what-if scenarios (`whatif`: the deltas are proto messages, expanded into proto
+//! requests, so they live behind this door too).
 //!
 //! Imports: `planning`, `domain`.
 
@@ -15,6 +16,7 @@ pub mod proto;
 mod rpc_metrics;
 pub mod server;
 pub mod service;
+pub mod trace;
 pub mod whatif;
 
 pub use answer::{propose, propose_with, Solver};

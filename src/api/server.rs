@@ -20,6 +20,7 @@ use crate::api::proto::theatre_optimiser_server::TheatreOptimiserServer;
 use crate::api::proto::FILE_DESCRIPTOR_SET;
 use crate::api::rpc_metrics::RpcMetrics;
 use crate::api::service::{OptimiserService, ServiceConfig};
+use crate::api::trace::RequestSpan;
 
 /// TLS material, PEM files.
 #[derive(Debug, Clone)]
@@ -130,6 +131,8 @@ pub async fn serve_with_service(
         .max_encoding_message_size(options.max_message_bytes);
     let optimiser = tonic::service::interceptor::InterceptedService::new(optimiser, auth);
     let optimiser = RpcMetrics::new(optimiser, metrics.clone());
+    // Every call in a request span, continuing the caller's trace.
+    let optimiser = RequestSpan::new(optimiser);
 
     // HTTP/2 pings find clients that vanished without closing their connection (a cut network),
     // so their solves are cancelled rather than run to the time limit for nobody.

@@ -389,21 +389,30 @@ impl TheatreOptimiser for OptimiserService {
             let _ = progress_tx.try_send(Ok(event));
         });
         let this = self.clone();
-        tokio::spawn(async move {
-            let result = this.run(request, deadline, Some(sink));
-            tokio::select! {
-                out = result => {
-                    if out.is_err() {
-                        this.metrics.errors.inc();
+        // The solve runs under the call's span, so it continues the caller's trace.
+        let span = tracing::info_span!(
+            "propose_allocations_stream",
+            sessions = request.sessions.len(),
+            patients = request.patients.len()
+        );
+        tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                let result = this.run(request, deadline, Some(sink));
+                tokio::select! {
+                    out = result => {
+                        if out.is_err() {
+                            this.metrics.errors.inc();
+                        }
+                        let event = out.map(|plan| pb::ProposeAllocationsEvent {
+                            event: Some(pb::propose_allocations_event::Event::Plan(plan)),
+                        });
+                        let _ = tx.send(event.map_err(Status::from)).await;
                     }
-                    let event = out.map(|plan| pb::ProposeAllocationsEvent {
-                        event: Some(pb::propose_allocations_event::Event::Plan(plan)),
-                    });
-                    let _ = tx.send(event.map_err(Status::from)).await;
+                    _ = tx.closed() => {}
                 }
-                _ = tx.closed() => {}
-            }
-        });
+            },
+            span,
+        ));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 

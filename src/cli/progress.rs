@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use theatre_optimiser::api::metrics::PhaseTimer;
 use theatre_optimiser::api::proto as pb;
+use theatre_optimiser::api::trace::Exporter;
 use theatre_optimiser::domain::PlanningRequest;
 use theatre_optimiser::planning::{Progress, ProgressSink};
 
@@ -36,9 +37,10 @@ impl std::io::Write for LogWriter {
     }
 }
 
-/// Logs to stderr (filtered by `RUST_LOG`), and times the planning phases for the metrics
-/// whatever the log level.
-pub fn init_tracing(format: LogFormat) {
+/// Logs to stderr (filtered by `RUST_LOG`), times the planning phases for the metrics whatever
+/// the log level, and exports spans over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set: the
+/// exporter is returned, to be shut down (flushed) when the command ends.
+pub fn init_tracing(format: LogFormat) -> anyhow::Result<Option<Exporter>> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::Layer;
@@ -51,7 +53,14 @@ pub fn init_tracing(format: LogFormat) {
         LogFormat::Text => logs.with_filter(filter).boxed(),
     };
     let phases = PhaseTimer.with_filter(tracing_subscriber::filter::filter_fn(PhaseTimer::filter));
-    tracing_subscriber::registry().with(logs).with(phases).init();
+    let exporter = Exporter::from_env()?;
+    let spans = exporter.as_ref().map(Exporter::layer);
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(phases)
+        .with(spans)
+        .init();
+    Ok(exporter)
 }
 
 /// The wall-clock limit the request's policy sets (for the progress bar's length).

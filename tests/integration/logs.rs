@@ -11,7 +11,7 @@ use theatre_optimiser::planning::SolveOptions;
 use tonic::Code;
 
 use crate::service::client;
-use crate::support::{assert_valid, sample, TestServer};
+use crate::support::{assert_valid, patient_private_values, sample, TestServer};
 
 /// Everything every thread of this test binary logs, at TRACE, once the capture is installed.
 struct LogCapture {
@@ -131,20 +131,10 @@ async fn logs_of_a_full_solve_at_trace_name_no_patient_and_no_patient_date() {
     ] {
         assert!(logs.contains(expected), "no {expected:?} in the captured logs");
     }
-    let mut leaks = Vec::new();
-    for p in &request.patients {
-        let mut private = vec![p.id.as_str(), p.date_listed.as_str(), p.rtt_clock_start.as_str()];
-        if let Some(date) = p.preop.as_ref().and_then(|pre| pre.date.as_deref()) {
-            private.push(date);
-        }
-        for value in private.into_iter().filter(|v| !v.is_empty()) {
-            if logs.contains(value) {
-                leaks.push(value.to_string());
-            }
-        }
-    }
-    leaks.sort();
-    leaks.dedup();
+    let leaks: Vec<String> = patient_private_values(&request)
+        .into_iter()
+        .filter(|value| logs.contains(value.as_str()))
+        .collect();
     let context: Vec<&str> = leaks
         .iter()
         .filter_map(|v| logs.lines().find(|l| l.contains(v.as_str())))

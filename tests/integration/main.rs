@@ -19,5 +19,6 @@ mod security;
 mod service;
 mod setup_script;
 pub mod support;
+mod traces;
 mod validation;
 mod whatif;

@@ -21,6 +21,22 @@ pub use plan::from_response;
 
 pub const SAMPLE: &str = include_str!("../../../examples/sample-request.json");
 
+/// What must never leave the service about a request's patients: their identifiers and their own
+/// dates (listed, RTT clock start, pre-op assessment).
+pub fn patient_private_values(request: &pb::ProposeAllocationsRequest) -> Vec<String> {
+    let mut private = Vec::new();
+    for p in &request.patients {
+        private.extend([p.id.clone(), p.date_listed.clone(), p.rtt_clock_start.clone()]);
+        if let Some(date) = p.preop.as_ref().and_then(|pre| pre.date.clone()) {
+            private.push(date);
+        }
+    }
+    private.retain(|v| !v.is_empty());
+    private.sort();
+    private.dedup();
+    private
+}
+
 pub fn sample() -> pb::ProposeAllocationsRequest {
     serde_json::from_str(SAMPLE).expect("sample parses")
 }
