@@ -114,9 +114,10 @@ pub fn text(plan: &pb::ProposeAllocationsResponse) -> String {
     if let Some(s) = &plan.solver {
         let _ = writeln!(
             out,
-            "Solver: objective {:.3}, bound {:.3}, gap {:.3}%, baseline {:.3}, {:.3} s, {} component(s), {} eligible pairs, stop: {}",
+            "Solver: objective {:.3}, bound {:.3}, decision gap {:.3}% (relative gap {:.3}%), baseline {:.3}, {:.3} s, {} component(s), {} eligible pairs, stop: {}",
             s.objective,
             s.best_bound,
+            s.decision_gap * 100.0,
             s.relative_gap * 100.0,
             s.baseline_objective,
             s.solve_seconds,

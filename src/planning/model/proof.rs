@@ -34,7 +34,10 @@ pub struct Proof {
 type Patterns = Vec<(u128, f64, Vec<u32>)>;
 
 struct Walk<'a> {
-    patterns: &'a [Patterns],
+    /// Per list, its patterns' case bits and reduced costs, cheapest first (the patterns' own
+    /// order, kept apart so that the scans read only what they need).
+    masks: &'a [Vec<u128>],
+    rcs: &'a [Vec<f64>],
     /// Lists in the order they are chosen.
     order: &'a [usize],
     /// Bits of the patients each list may take.
@@ -95,19 +98,29 @@ impl Walk<'_> {
             self.limit = self.ub - value - self.margin;
             return true;
         }
-        // Each list still to choose pays at least its cheapest pattern that fits.
+        // Each list still to choose pays at least its cheapest pattern that fits; the scan stops
+        // (and cuts the branch) once the patterns cost more than the slack left.
         let mut rest = 0.0;
         for &m in &self.order[depth + 1..] {
-            match self.patterns[m].iter().find(|(mask, ..)| mask & used == 0) {
-                Some(&(_, r, _)) => rest += r,
-                None => return true,
+            let slack = self.limit - waste - rest;
+            let (masks, rcs) = (&self.masks[m], &self.rcs[m]);
+            let mut cheapest = None;
+            for (mask, &r) in masks.iter().zip(rcs) {
+                if r >= slack {
+                    break;
+                }
+                if mask & used == 0 {
+                    cheapest = Some(r);
+                    break;
+                }
             }
-            if waste + rest >= self.limit {
-                return true;
+            match cheapest {
+                Some(r) => rest += r,
+                None => return true,
             }
         }
         let l = self.order[depth];
-        for (i, (mask, r, _)) in self.patterns[l].iter().enumerate() {
+        for (i, (mask, &r)) in self.masks[l].iter().zip(&self.rcs[l]).enumerate() {
             if waste + r + rest >= self.limit {
                 break;
             }
@@ -115,7 +128,7 @@ impl Walk<'_> {
                 continue;
             }
             self.chosen.push(i);
-            let complete = self.walk(depth + 1, used | mask, rc + r);
+            let complete = self.walk(depth + 1, used | *mask, rc + r);
             self.chosen.pop();
             if !complete {
                 return false;
@@ -183,8 +196,17 @@ pub fn prove(
     let mut order: Vec<usize> = (0..dense.lists.len()).collect();
     order.sort_by_key(|&l| (patterns[l].len(), l));
     let free_mask = free.iter().fold(0u128, |m, &p| m | 1 << p);
+    let masks: Vec<Vec<u128>> = patterns
+        .iter()
+        .map(|own| own.iter().map(|p| p.0).collect())
+        .collect();
+    let rcs: Vec<Vec<f64>> = patterns
+        .iter()
+        .map(|own| own.iter().map(|p| p.1).collect())
+        .collect();
     let mut walk = Walk {
-        patterns: &patterns,
+        masks: &masks,
+        rcs: &rcs,
         order: &order,
         reach: &reach,
         price,
@@ -237,7 +259,12 @@ struct Mix(u64);
 
 impl std::hash::Hasher for Mix {
     fn finish(&self) -> u64 {
-        self.0
+        // A final avalanche, so that the table's low and high bits both depend on every bit of
+        // the key (without it, probe sequences grew long and took half the proof's time).
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
     fn write(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks(8) {

@@ -72,6 +72,12 @@ impl ComponentState {
         let sub = Subgradient::new(&dense);
         let search = Search::new(&dense, start, seed);
         let empty = dense.empty_value();
+        // With no candidate to place, the pinned cases are the only plan: its value is the bound.
+        let trivial = if dense.pairs() == 0 {
+            trivial.min(empty)
+        } else {
+            trivial
+        };
         ComponentState {
             dense,
             sub,
