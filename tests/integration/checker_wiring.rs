@@ -134,6 +134,9 @@ fn the_checker_warning_names_rules_lists_and_counts_and_no_patient() {
     let events = Events::default();
     let subscriber = tracing_subscriber::registry().with(events.clone());
     let response = tracing::subscriber::with_default(subscriber, || {
+        // Callsites other tests' threads registered before this subscriber existed may have
+        // cached "never"; recompute, so this thread's events all reach the subscriber.
+        tracing::callsite::rebuild_interest_cache();
         api::propose_with(
             request.clone(),
             &SolveOptions::default(),
