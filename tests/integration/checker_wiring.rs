@@ -103,7 +103,10 @@ fn planted_findings(request: &pb::ProposeAllocationsRequest) -> (String, String,
 
 /// Every event's level and fields (the message as `message`), as the subscriber sees them.
 #[derive(Clone, Default)]
-struct Events(Arc<Mutex<Vec<(tracing::Level, BTreeMap<String, String>)>>>);
+struct Events(Arc<Mutex<Vec<Event>>>);
+
+/// An event's level and its fields by name.
+type Event = (tracing::Level, BTreeMap<String, String>);
 
 struct Fields<'a>(&'a mut BTreeMap<String, String>);
 
