@@ -45,6 +45,10 @@ pub struct ServerOptions {
     pub health_addr: Option<SocketAddr>,
     /// How long running solves may take to finish after a shutdown signal.
     pub grace: Duration,
+    /// HTTP/2 keepalive: how often the server pings a connection, and how long it waits for the
+    /// answer before it closes the connection (and so cancels its solves).
+    pub keepalive_interval: Duration,
+    pub keepalive_timeout: Duration,
     pub service: ServiceConfig,
 }
 
@@ -58,6 +62,8 @@ impl Default for ServerOptions {
             metrics_addr: None,
             health_addr: None,
             grace: Duration::from_secs(30),
+            keepalive_interval: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(10),
             service: ServiceConfig::default(),
         }
     }
@@ -85,6 +91,40 @@ pub async fn serve(
 /// ignored in favour of the service's own configuration, and metrics are the service's.
 pub async fn serve_with_service(
     listener: TcpListener,
+    options: ServerOptions,
+    service: OptimiserService,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let side = SideListeners {
+        metrics: bind_side("metrics", options.metrics_addr).await?,
+        health: bind_side("health", options.health_addr).await?,
+    };
+    serve_with_listeners(listener, side, options, service, shutdown).await
+}
+
+/// The metrics and plaintext health ports, bound by the caller.
+#[derive(Debug, Default)]
+pub struct SideListeners {
+    pub metrics: Option<TcpListener>,
+    pub health: Option<TcpListener>,
+}
+
+async fn bind_side(what: &str, addr: Option<SocketAddr>) -> anyhow::Result<Option<TcpListener>> {
+    match addr {
+        Some(addr) => Ok(Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {what} on {addr}"))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// [`serve_with_service`] on listeners the caller has bound (e.g. on port 0, keeping the port
+/// it got); `options.metrics_addr` and `options.health_addr` are ignored in favour of `side`.
+pub async fn serve_with_listeners(
+    listener: TcpListener,
+    side: SideListeners,
     options: ServerOptions,
     service: OptimiserService,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -137,8 +177,8 @@ pub async fn serve_with_service(
     // HTTP/2 pings find clients that vanished without closing their connection (a cut network),
     // so their solves are cancelled rather than run to the time limit for nobody.
     let mut builder = Server::builder()
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)));
+        .http2_keepalive_interval(Some(options.keepalive_interval))
+        .http2_keepalive_timeout(Some(options.keepalive_timeout));
     if let Some(tls) = &options.tls {
         let identity = Identity::from_pem(read(&tls.cert)?, read(&tls.key)?);
         let mut config = ServerTlsConfig::new().identity(identity);
@@ -148,22 +188,16 @@ pub async fn serve_with_service(
         builder = builder.tls_config(config)?;
     }
 
-    let metrics_task = match options.metrics_addr {
-        Some(maddr) => {
-            let l = TcpListener::bind(maddr)
-                .await
-                .with_context(|| format!("binding metrics on {maddr}"))?;
+    let metrics_task = match side.metrics {
+        Some(l) => {
             tracing::info!(addr = %l.local_addr()?, "metrics listening");
             Some(tokio::spawn(crate::api::metrics::serve(l, metrics.clone())))
         }
         None => None,
     };
 
-    let health_task = match options.health_addr {
-        Some(haddr) => {
-            let l = TcpListener::bind(haddr)
-                .await
-                .with_context(|| format!("binding health on {haddr}"))?;
+    let health_task = match side.health {
+        Some(l) => {
             tracing::info!(addr = %l.local_addr()?, "plaintext health listening");
             let health = Server::builder()
                 .add_service(health_service.clone())

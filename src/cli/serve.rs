@@ -97,6 +97,8 @@ impl ServeArgs {
                     .or(file.grace_seconds)
                     .unwrap_or(d.grace.as_secs_f64()),
             ),
+            keepalive_interval: d.keepalive_interval,
+            keepalive_timeout: d.keepalive_timeout,
             service: ServiceConfig {
                 max_concurrent_solves: self
                     .max_concurrent_solves

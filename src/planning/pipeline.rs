@@ -24,7 +24,7 @@ pub enum PlanError {
 /// Plans a validated request and re-checks the plan with the independent checker: what the
 /// gRPC service, the command line and what-if all call. A plan the checker rejects is never
 /// returned: the baseline plan is tried instead, and if that fails too the request fails.
-/// Warnings name rule codes and counts only, never patients. `opts.time_limit`, when set, counts
+/// Warnings name rule codes, list ids and counts only, never patients. `opts.time_limit`, when set, counts
 /// from this call.
 pub fn propose(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, PlanError> {
     propose_with(req, opts, solve::plan)
@@ -46,6 +46,7 @@ pub fn propose_with(
     tracing::warn!(
         count = violations.len(),
         rules = ?rule_codes(&violations),
+        sessions = ?session_ids(req, &violations),
         "plan failed the plan checker; falling back to the baseline"
     );
     let mut fallback_req = req.clone();
@@ -58,6 +59,7 @@ pub fn propose_with(
         tracing::error!(
             count = fallback_violations.len(),
             rules = ?rule_codes(&fallback_violations),
+            sessions = ?session_ids(req, &fallback_violations),
             "the baseline plan failed the plan checker too; no plan is returned"
         );
         Err(PlanError::Unchecked {
@@ -70,6 +72,15 @@ pub fn propose_with(
 fn checked(req: &PlanningRequest, plan: &Plan) -> Vec<check::Violation> {
     let _span = tracing::debug_span!("check").entered();
     check::check(req, plan)
+}
+
+/// The ids of the lists a checker's findings name (list ids are no patient's data).
+fn session_ids<'a>(req: &'a PlanningRequest, violations: &[check::Violation]) -> BTreeSet<&'a str> {
+    violations
+        .iter()
+        .filter_map(|v| v.session)
+        .map(|s| req.sessions[s].id.as_str())
+        .collect()
 }
 
 /// The distinct rule codes of a checker's findings: what a log line may say of them.

@@ -2,7 +2,7 @@
 //! solver phase timings, bound errors and build info, read back by a Prometheus text parser;
 //! `/metrics` answers GET and HEAD only, and every other path is 404.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty};
@@ -11,13 +11,13 @@ use hyper_util::rt::TokioExecutor;
 use prometheus_parse::{Scrape, Value};
 use theatre_optimiser::api::metrics::{PhaseTimer, PHASES};
 use theatre_optimiser::api::proto as pb;
-use theatre_optimiser::api::server::ServerOptions;
+use theatre_optimiser::api::server::{ServerOptions, SideListeners};
 use tonic::codegen::Bytes;
 use tonic::Code;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer;
 
-use crate::support::{free_port, sample, wait_until, TestServer};
+use crate::support::{default_service, loopback, sample, wait_until, TestServer};
 
 /// One HTTP/1.1 request to the metrics port: status, content type and body.
 pub async fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String, String) {
@@ -38,13 +38,16 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String, S
     (status, content_type, String::from_utf8(body.to_vec()).unwrap())
 }
 
-fn server_options() -> (SocketAddr, ServerOptions) {
-    let metrics_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
-    let options = ServerOptions {
-        metrics_addr: Some(metrics_addr),
-        ..ServerOptions::default()
+/// A server with a metrics port on a listener bound here, and that port's address.
+async fn with_metrics() -> (SocketAddr, TestServer) {
+    let (listener, metrics_addr) = loopback().await;
+    let options = ServerOptions::default();
+    let side = SideListeners {
+        metrics: Some(listener),
+        health: None,
     };
-    (metrics_addr, options)
+    let server = TestServer::start_with_side(options.clone(), default_service(&options), side).await;
+    (metrics_addr, server)
 }
 
 /// Waits until the server answers on its main port: its other ports are bound by then.
@@ -76,8 +79,7 @@ async fn the_metrics_port_serves_every_metric_and_a_prometheus_parser_reads_it()
     let subscriber = tracing_subscriber::registry()
         .with(PhaseTimer.with_filter(tracing_subscriber::filter::filter_fn(PhaseTimer::filter)));
     let _scope = tracing::subscriber::set_default(subscriber);
-    let (metrics_addr, options) = server_options();
-    let server = TestServer::start(options).await;
+    let (metrics_addr, server) = with_metrics().await;
     let mut client = server.client().await;
     let request = sample();
     client.propose_allocations(request.clone()).await.unwrap();
@@ -152,8 +154,7 @@ async fn the_metrics_port_serves_every_metric_and_a_prometheus_parser_reads_it()
 
 #[tokio::test]
 async fn the_metrics_port_answers_get_and_head_on_metrics_only() {
-    let (metrics_addr, options) = server_options();
-    let server = TestServer::start(options).await;
+    let (metrics_addr, server) = with_metrics().await;
     ready(&server).await;
     let (status, _, body) = http(metrics_addr, "HEAD", "/metrics").await;
     assert_eq!((status, body.as_str()), (200, ""));
@@ -171,12 +172,13 @@ async fn the_health_port_answers_health_only() {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::health_client::HealthClient;
     use tonic_health::pb::HealthCheckRequest;
-    let health_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
-    let options = ServerOptions {
-        health_addr: Some(health_addr),
-        ..ServerOptions::default()
+    let (listener, health_addr) = loopback().await;
+    let options = ServerOptions::default();
+    let side = SideListeners {
+        metrics: None,
+        health: Some(listener),
     };
-    let server = TestServer::start(options).await;
+    let server = TestServer::start_with_side(options.clone(), default_service(&options), side).await;
     ready(&server).await;
     let url = format!("http://{health_addr}");
     let mut health = HealthClient::new(

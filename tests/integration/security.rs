@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use theatre_optimiser::api::proto as pb;
 use theatre_optimiser::api::proto::theatre_optimiser_client::TheatreOptimiserClient;
-use theatre_optimiser::api::server::{ServerOptions, TlsPaths};
+use theatre_optimiser::api::server::{serve_with_service, ServerOptions, TlsPaths};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic::Code;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 
 use crate::service::{client, SERVICE_NAME};
-use crate::support::{assert_valid, sample, TestServer};
+use crate::support::{assert_valid, default_service, sample, TestServer};
 
 /// PEM files for a test CA, a server certificate for localhost / 127.0.0.1, a client certificate
 /// signed by the CA, and a client certificate from an unrelated CA.
@@ -256,4 +256,64 @@ async fn the_token_guards_every_planning_rpc_but_not_health() {
         .unwrap()
         .into_inner();
     assert_eq!(reply.status, 1, "SERVING");
+}
+
+/// Serves `options` on every address (not loopback), port 0: the port, the server's task and the
+/// sender that stops it.
+async fn serve_off_loopback(
+    options: ServerOptions,
+) -> (
+    SocketAddr,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0))
+        .await
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    assert!(!listener.local_addr().unwrap().ip().is_loopback());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = default_service(&options);
+    let task = tokio::spawn(serve_with_service(listener, options, service, async {
+        let _ = stopped.await;
+    }));
+    (SocketAddr::from((Ipv4Addr::LOCALHOST, port)), task, stop)
+}
+
+/// Plaintext off loopback is refused at start-up, with or without a bearer token (a token does
+/// not stand in for TLS); TLS, or `allow_plaintext` (a mesh terminates TLS), lets it serve.
+#[tokio::test]
+async fn plaintext_off_loopback_is_refused_unless_tls_or_allowed() {
+    for token in [None, Some("s3cret".to_string())] {
+        let options = ServerOptions {
+            token: token.clone(),
+            ..ServerOptions::default()
+        };
+        let (_, task, _stop) = serve_off_loopback(options).await;
+        let outcome = tokio::time::timeout(Duration::from_secs(30), task)
+            .await
+            .expect("start-up refused at once")
+            .unwrap();
+        let err = outcome.expect_err("plaintext served off loopback");
+        assert!(err.to_string().contains("refusing plaintext"), "{token:?}: {err}");
+    }
+    let allowed = ServerOptions {
+        allow_plaintext: true,
+        ..ServerOptions::default()
+    };
+    let (addr, task, stop) = serve_off_loopback(allowed).await;
+    plan_in_plaintext(addr).await.expect("plaintext allowed");
+    let _ = stop.send(());
+    task.await.unwrap().expect("a clean shutdown");
+    let pki = Pki::generate();
+    let tls = ServerOptions {
+        tls: Some(pki.server_tls(false)),
+        ..ServerOptions::default()
+    };
+    let (addr, task, stop) = serve_off_loopback(tls).await;
+    plan_over_tls(addr, &pki.read("ca.pem"), None, None)
+        .await
+        .expect("TLS served off loopback");
+    let _ = stop.send(());
+    task.await.unwrap().expect("a clean shutdown");
 }

@@ -6,7 +6,7 @@
 //! a test that sets a long limit and finishes well inside it proves the solve was stopped early.
 //! Time bounds are generous fractions of those limits, never tight wall-clock targets.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use prost::Message;
 use theatre_optimiser::api::metrics::Metrics;
 use theatre_optimiser::api::proto as pb;
 use theatre_optimiser::api::proto::theatre_optimiser_client::TheatreOptimiserClient;
-use theatre_optimiser::api::server::ServerOptions;
+use theatre_optimiser::api::server::{ServerOptions, SideListeners};
 use theatre_optimiser::api::service::{OptimiserService, Planner, ServiceConfig, MAX_SCENARIOS};
 use theatre_optimiser::api::{self, ProposeError};
 use theatre_optimiser::domain::PlanningRequest;
@@ -26,7 +26,9 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_types::StatusExt;
 
-use crate::support::{assert_valid, free_port, sample, trust_request, wait_until, TestServer};
+use crate::support::{
+    assert_valid, default_service, loopback, sample, trust_request, wait_until, TestServer,
+};
 
 pub(crate) const SERVICE_NAME: &str = "theatre.optimiser.v1.TheatreOptimiser";
 pub(crate) const BIG: usize = 64 * 1024 * 1024;
@@ -120,7 +122,7 @@ async fn a_client_deadline_becomes_the_time_limit_and_the_incumbent_is_answered(
 
 /// A planner that ignores its time limit and works until it is cancelled (at most 60 s), noting
 /// whether the cancel flag reached it.
-fn stubborn_planner(saw_cancel: Arc<AtomicBool>) -> Planner {
+pub(crate) fn stubborn_planner(saw_cancel: Arc<AtomicBool>) -> Planner {
     Arc::new(move |_, opts: &SolveOptions| {
         let until = Instant::now() + Duration::from_secs(60);
         while Instant::now() < until {
@@ -172,12 +174,13 @@ async fn a_solve_that_overruns_the_deadline_answers_deadline_exceeded_and_is_sto
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_goes_away_stops_its_solve() {
-    let metrics_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
-    let options = ServerOptions {
-        metrics_addr: Some(metrics_addr),
-        ..ServerOptions::default()
+    let (listener, metrics_addr) = loopback().await;
+    let options = ServerOptions::default();
+    let side = SideListeners {
+        metrics: Some(listener),
+        health: None,
     };
-    let server = TestServer::start(options).await;
+    let server = TestServer::start_with_side(options.clone(), default_service(&options), side).await;
     let mut client = client(&server).await;
     let call = tokio::spawn(async move { client.propose_allocations(trust_request(60.0)).await });
     assert!(

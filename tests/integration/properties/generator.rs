@@ -201,13 +201,26 @@ pub(super) fn booking_spec() -> impl Strategy<Value = BookingSpec> {
     })
 }
 
+/// Small requests: 1 to 6 lists, up to 10 patients.
 pub(super) fn spec() -> impl Strategy<Value = Spec> {
+    sized_spec(1..=6, 0..=10)
+}
+
+/// Larger requests: 25 to 30 lists, 120 to 150 patients.
+pub(super) fn large_spec() -> impl Strategy<Value = Spec> {
+    sized_spec(25..=30, 120..=150)
+}
+
+fn sized_spec(
+    lists: std::ops::RangeInclusive<usize>,
+    patients: std::ops::RangeInclusive<usize>,
+) -> impl Strategy<Value = Spec> {
     (
         shape(),
         (any::<bool>(), any::<bool>()),
         1..=2usize,
-        proptest::collection::vec(session_spec(), 1..=6),
-        proptest::collection::vec(patient_spec(), 0..=10),
+        proptest::collection::vec(session_spec(), lists),
+        proptest::collection::vec(patient_spec(), patients),
         proptest::collection::vec(booking_spec(), 0..=4),
         (
             0..PROFILES.len(),

@@ -92,6 +92,20 @@ fn pinned_stay(req: &PlanningRequest, plan: &Plan) -> Result<(), TestCaseError> 
     Ok(())
 }
 
+/// The reported bound is never below the plan's own objective (the solver's statistics as the
+/// response gives them).
+fn bound_holds(response: &pb::ProposeAllocationsResponse) -> Result<(), TestCaseError> {
+    let stats = response.solver.as_ref().expect("solver statistics");
+    prop_assert!(
+        stats.best_bound >= stats.objective - 1e-6 * stats.objective.abs().max(1.0),
+        "bound {} below the objective {} ({:?})",
+        stats.best_bound,
+        stats.objective,
+        pb::Planner::try_from(response.planner)
+    );
+    Ok(())
+}
+
 fn strip_time(mut r: pb::ProposeAllocationsResponse) -> String {
     if let Some(s) = r.solver.as_mut() {
         s.solve_seconds = 0.0;
@@ -176,6 +190,7 @@ proptest! {
             prop_assert!(response.sessions.iter().all(|s| s.cases.iter().all(|c| c.existing)),
                 "an ineligible patient was newly booked");
         }
+        bound_holds(&response)?;
     }
 
     /// The optimiser never does worse than the baseline on the same request, and its reported
@@ -201,6 +216,47 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 
+}
+
+/// The larger requests' properties: 4 cases by default, each planning a request of 25 to 30 lists
+/// and 120 to 150 patients with the baseline and through the service's path with the optimiser
+/// (`PROPERTY_LARGE_CASES=<n>` for more); the same seed as the others.
+fn large_config() -> ProptestConfig {
+    let cases = std::env::var("PROPERTY_LARGE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    ProptestConfig {
+        cases,
+        // Each shrinking step re-solves a large request.
+        max_shrink_iters: 16,
+        ..config()
+    }
+}
+
+proptest! {
+    #![proptest_config(large_config())]
+
+    /// At about 30 lists and 150 patients: the baseline's plan passes the checker, places every
+    /// patient once or explains them and keeps pinned bookings; the optimiser's answer through the
+    /// service's path is its own (the checker did not reject it for the baseline), is valid, and
+    /// its bound is not below its objective.
+    #[test]
+    fn large_plans_pass_the_checker_and_bound_their_objective(spec in large_spec()) {
+        let mut request = request(&spec);
+        request.planner = pb::Planner::Optimiser as i32;
+        let req = domain(&request);
+        prop_assert!(req.sessions.len() >= 25 && req.patients.len() >= 120);
+        let plan = domain_plan(&req, PlannerKind::Baseline);
+        let violations = violations_of(&req, &plan);
+        prop_assert!(violations.is_empty(), "baseline ({:?}): {}", spec.shape, violations.join("; "));
+        accounted_once(&req, &plan)?;
+        pinned_stay(&req, &plan)?;
+        let response = propose(request.clone(), &SolveOptions::default()).expect("a valid request plans");
+        prop_assert_eq!(response.planner, pb::Planner::Optimiser as i32, "the checker rejected the optimiser's plan");
+        assert_valid(&request, &response);
+        bound_holds(&response)?;
+    }
 }
 
 /// Solved to optimality (relative gap 0), one more list never lowers the objective. The extra
@@ -233,6 +289,8 @@ fn one_more_list_never_lowers_an_optimal_objective() {
         domain(&request);
         let after = propose(request.clone(), &SolveOptions::default()).unwrap();
         assert_valid(&request, &after);
+        bound_holds(&before)?;
+        bound_holds(&after)?;
         let optimal = pb::PlanStatus::Optimal as i32;
         if before.status == optimal && after.status == optimal {
             asserted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

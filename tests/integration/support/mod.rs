@@ -7,7 +7,7 @@ use std::sync::Arc;
 use theatre_optimiser::api::metrics::Metrics;
 use theatre_optimiser::api::proto as pb;
 use theatre_optimiser::api::proto::theatre_optimiser_client::TheatreOptimiserClient;
-use theatre_optimiser::api::server::{self, ServerOptions};
+use theatre_optimiser::api::server::{self, ServerOptions, SideListeners};
 use theatre_optimiser::api::service::OptimiserService;
 use theatre_optimiser::check;
 use theatre_optimiser::domain::PlanningRequest;
@@ -51,20 +51,33 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(options: ServerOptions) -> TestServer {
-        // As `server::serve` builds it.
-        let service = OptimiserService::new(options.service.clone(), Arc::new(Metrics::default()));
+        let service = default_service(&options);
         Self::start_with_service(options, service).await
     }
 
     /// A server around a service built by the test (e.g. with an injected planner).
     pub async fn start_with_service(options: ServerOptions, service: OptimiserService) -> TestServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        Self::start_with_side(options, service, SideListeners::default()).await
+    }
+
+    /// A server with metrics and health ports on listeners the test bound (see [`loopback`]).
+    pub async fn start_with_side(
+        options: ServerOptions,
+        service: OptimiserService,
+        side: SideListeners,
+    ) -> TestServer {
+        let (listener, addr) = loopback().await;
         let metrics = service.metrics().clone();
         let (tx, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(server::serve_with_service(listener, options, service, async {
-            let _ = rx.await;
-        }));
+        let handle = tokio::spawn(server::serve_with_listeners(
+            listener,
+            side,
+            options,
+            service,
+            async {
+                let _ = rx.await;
+            },
+        ));
         TestServer {
             addr,
             metrics,
@@ -160,16 +173,20 @@ pub fn trust_request(time_limit_seconds: f64) -> pb::ProposeAllocationsRequest {
     request
 }
 
-/// Polls `condition` every 50 ms until it holds or `limit` passes; returns whether it held.
-/// A free port on loopback (bound then released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A listener on a port of loopback the system chose, kept bound (so no other test can take the
+/// port between choosing and serving), and its address.
+pub async fn loopback() -> (tokio::net::TcpListener, SocketAddr) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
 }
 
+/// The service `server::serve` builds from `options`.
+pub fn default_service(options: &ServerOptions) -> OptimiserService {
+    OptimiserService::new(options.service.clone(), Arc::new(Metrics::default()))
+}
+
+/// Polls `condition` every 50 ms until it holds or `limit` passes; returns whether it held.
 pub async fn wait_until(limit: std::time::Duration, mut condition: impl FnMut() -> bool) -> bool {
     let until = std::time::Instant::now() + limit;
     loop {
