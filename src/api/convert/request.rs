@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveTime;
 
 use super::policy::convert_policy;
-use super::violations::{digits_in_shape, enum_value, is_opcs, InvalidRequest, Violations, MAX_DAYS_AHEAD};
+use super::violations::{enum_value, is_opcs, parse_time, InvalidRequest, Violations, MAX_DAYS_AHEAD};
 use crate::api::proto as pb;
 use crate::domain::policy::Policy;
 use crate::domain::{
@@ -237,13 +237,10 @@ fn convert_session(
             );
         }
     }
-    let start = match NaiveTime::parse_from_str(&start_time, "%H:%M") {
-        Ok(t) if digits_in_shape(&start_time, "NN:NN") => Some(t),
-        _ => {
-            v.add(path("start_time"), "not a valid time (HH:MM)");
-            None
-        }
-    };
+    let start = parse_time(&start_time);
+    if start.is_none() {
+        v.add(path("start_time"), "not a valid time (HH:MM)");
+    }
     let minutes = v.minutes(path("minutes"), minutes);
     if let (Some(t), Some(m)) = (start, minutes) {
         if t.signed_duration_since(NaiveTime::MIN).num_minutes() + i64::from(m) > 24 * 60 {
