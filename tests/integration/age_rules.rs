@@ -12,7 +12,7 @@ use crate::support::{assert_valid, sample};
 
 /// The sample week as it was before the new fields and settings existed.
 const OLD_REQUEST: &str = include_str!("../fixtures/sample-request-2026-11.json");
-/// Its sessions as the baseline planner planned them then.
+/// Its sessions as the baseline planner planned them then, as compact JSON.
 const OLD_BASELINE_SESSIONS: &str = include_str!("../fixtures/sample-request-2026-11.baseline-sessions.json");
 
 fn old_request() -> pb::ProposeAllocationsRequest {
@@ -60,10 +60,9 @@ fn an_old_request_plans_the_same_plan() {
     request.planner = pb::Planner::Baseline as i32;
     let response = propose(request.clone(), &SolveOptions::default()).unwrap();
     assert_valid(&request, &response);
-    let recorded: serde_json::Value = serde_json::from_str(OLD_BASELINE_SESSIONS).unwrap();
     assert_eq!(
         serde_json::to_string(&response.sessions).unwrap(),
-        serde_json::to_string(&recorded).unwrap()
+        OLD_BASELINE_SESSIONS.trim_end()
     );
     let k = response.kpis.unwrap();
     assert_eq!((k.age_window_booked_past, k.age_window_left_past), (0, 0));
@@ -71,15 +70,14 @@ fn an_old_request_plans_the_same_plan() {
 
 #[test]
 fn a_missed_age_window_is_a_breach_counted_in_the_kpis() {
-    let base = old_request();
-    let before = propose(base.clone(), &SolveOptions::default()).unwrap();
-    let mut request = base.clone();
+    let mut request = old_request();
     // 17 months, listed a month ago: orchidopexy by 18 months is due on 2026-12-23.
     let near = patient(&mut request, "CYP-0033");
     near.age_months = 17;
     near.date_listed = "2026-10-23".into();
-    // The clinician asks for a date before every list: booked or not, the window is missed.
-    patient(&mut request, "CYP-0026").treat_by = Some("2026-11-24".into());
+    // The clinician asks for a date before every list: booked or not, the window is missed (a P4
+    // child, who had no due date before).
+    patient(&mut request, "CYP-0024").treat_by = Some("2026-11-24".into());
     let response = propose(request.clone(), &SolveOptions::default()).unwrap();
     assert_valid(&request, &response);
     let k = response.kpis.clone().unwrap();
@@ -87,15 +85,14 @@ fn a_missed_age_window_is_a_breach_counted_in_the_kpis() {
         Some(date) => (u32::from(date.as_str() > closes), 0),
         None => (0, 1),
     };
-    let (a, b) = (past("CYP-0033", "2026-12-23"), past("CYP-0026", "2026-11-24"));
+    let (a, b) = (past("CYP-0033", "2026-12-23"), past("CYP-0024", "2026-11-24"));
     assert_eq!(
         (k.age_window_booked_past, k.age_window_left_past),
         ((a.0 + b.0) as i32, (a.1 + b.1) as i32)
     );
     assert!(k.age_window_booked_past + k.age_window_left_past >= 1);
-    // The missed window is a due-date breach like any other.
-    let old = before.kpis.unwrap();
-    assert!(k.due_date_breaches > old.due_date_breaches);
+    // A missed window is a due-date breach like any other.
+    assert!(k.due_date_breaches >= k.age_window_booked_past + k.age_window_left_past);
     // The child near its window is planned inside it when a list takes it in time.
     assert!(booked_on(&response, "CYP-0033").is_none_or(|d| d.as_str() <= "2026-12-23"));
 }
