@@ -45,15 +45,23 @@ pub(super) fn window_closes(req: &PlanningRequest, p: PatientIx) -> Option<Date>
     let mut best: Option<(usize, u32)> = None;
     for window in req.policy.age_windows.values() {
         for prefix in &window.prefixes {
-            if patient.procedure.starts_with(prefix.as_str()) && best.is_none_or(|(len, _)| prefix.len() > len) {
+            if patient.procedure.starts_with(prefix.as_str())
+                && best.is_none_or(|(len, _)| prefix.len() > len)
+            {
                 best = Some((prefix.len(), window.treat_by_months));
             }
         }
     }
     let (_, months) = best?;
     let reached = match patient.age_days {
-        Some(days) => shift_months(req.planning_date - chrono::Duration::days(i64::from(days)), i64::from(months)),
-        None => shift_months(req.planning_date, i64::from(months) - i64::from(patient.age_months)),
+        Some(days) => shift_months(
+            req.planning_date - chrono::Duration::days(i64::from(days)),
+            i64::from(months),
+        ),
+        None => shift_months(
+            req.planning_date,
+            i64::from(months) - i64::from(patient.age_months),
+        ),
     }?;
     (reached >= patient.date_listed).then_some(reached)
 }
@@ -61,7 +69,10 @@ pub(super) fn window_closes(req: &PlanningRequest, p: PatientIx) -> Option<Date>
 /// `date` moved by `months` calendar months, the day clamped to the last of the month.
 fn shift_months(date: Date, months: i64) -> Option<Date> {
     let index = i64::from(date.year()) * 12 + i64::from(date.month0()) + months;
-    let (year, month) = (i32::try_from(index.div_euclid(12)).ok()?, index.rem_euclid(12) as u32 + 1);
+    let (year, month) = (
+        i32::try_from(index.div_euclid(12)).ok()?,
+        index.rem_euclid(12) as u32 + 1,
+    );
     let first_of_next = if month == 12 {
         Date::from_ymd_opt(year + 1, 1, 1)?
     } else {
@@ -73,7 +84,11 @@ fn shift_months(date: Date, months: i64) -> Option<Date> {
 
 /// The last date the plan covers: the last list's date, at least a day after the planning date.
 fn horizon_end(req: &PlanningRequest) -> Date {
-    let last = req.sessions.iter().map(|s| s.date).fold(req.planning_date, Date::max);
+    let last = req
+        .sessions
+        .iter()
+        .map(|s| s.date)
+        .fold(req.planning_date, Date::max);
     last.max(req.planning_date + chrono::Duration::days(1))
 }
 

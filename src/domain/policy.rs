@@ -184,7 +184,10 @@ pub struct AgeWindow {
 
 /// The age window of an OPCS-4 code: the window with the longest matching prefix, as
 /// (name, treat-by months).
-pub fn age_window_of<'a>(windows: &'a BTreeMap<String, AgeWindow>, procedure: &str) -> Option<(&'a str, u32)> {
+pub fn age_window_of<'a>(
+    windows: &'a BTreeMap<String, AgeWindow>,
+    procedure: &str,
+) -> Option<(&'a str, u32)> {
     windows
         .iter()
         .flat_map(|(name, w)| w.prefixes.iter().map(move |p| (name, w, p)))

@@ -211,7 +211,10 @@ impl PlanningRequest {
         }
         let (_, months) = age_window_of(&self.policy.age_windows, &patient.procedure)?;
         let reached = match patient.age_days {
-            Some(days) => add_months(self.planning_date - chrono::Duration::days(i64::from(days)), months as i32),
+            Some(days) => add_months(
+                self.planning_date - chrono::Duration::days(i64::from(days)),
+                months as i32,
+            ),
             None => add_months(self.planning_date, months as i32 - patient.age_months as i32),
         }?;
         (reached >= patient.date_listed).then_some(reached)

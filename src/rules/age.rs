@@ -69,7 +69,8 @@ pub fn paediatric_anaesthetist(req: &PlanningRequest, p: PatientIx, s: SessionIx
 /// under its threshold (preterm: 60 weeks, term-born: 44, configurable) goes only on a list at a
 /// specialist centre with a paediatric anaesthetist.
 pub fn ex_premature(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict {
-    let (Some(gestation), Some(pca_days)) = (req.patients[p].gestation_weeks, req.post_conception_days(p, s)) else {
+    let (Some(gestation), Some(pca_days)) = (req.patients[p].gestation_weeks, req.post_conception_days(p, s))
+    else {
         return Ok(());
     };
     let until_days = i64::from(req.policy.ex_premature.at_risk_until_weeks(gestation)) * 7;

@@ -311,7 +311,10 @@ fn infant(gestation: Option<u32>) -> PlanningRequest {
 fn ex_premature() {
     // Born at 30 weeks, 135 days old at the list: 49 weeks post-conception, under 60.
     let mut req = infant(Some(30));
-    assert_eq!(verdict(&req, super::ex_premature), Err(RuleCode::ExPrematureInfant));
+    assert_eq!(
+        verdict(&req, super::ex_premature),
+        Err(RuleCode::ExPrematureInfant)
+    );
     req.sessions[0].site = 0;
     assert_eq!(
         verdict(&req, super::ex_premature),
@@ -333,7 +336,10 @@ fn ex_premature() {
     months.patients[0].age_days = None;
     assert_eq!(req.post_conception_days(0, 0), Some(210 + 135));
     assert_eq!(months.post_conception_days(0, 0), Some(210 + 121));
-    assert_eq!(verdict(&months, super::ex_premature), Err(RuleCode::ExPrematureInfant));
+    assert_eq!(
+        verdict(&months, super::ex_premature),
+        Err(RuleCode::ExPrematureInfant)
+    );
 }
 
 #[test]

@@ -222,7 +222,12 @@ pub(super) fn make_patients(
 /// at birth, half of those preterm (26-36 weeks: the ex-premature infants of DOMAIN "Age-appropriate
 /// lists"). A child listed for a procedure with an age window sometimes carries the clinician's
 /// `treat_by` date instead, a few weeks before the window closes.
-pub(super) fn add_birth_details(patients: &mut [pb::Patient], planning: Date, policy: &Policy, rng: &mut Rng) {
+pub(super) fn add_birth_details(
+    patients: &mut [pb::Patient],
+    planning: Date,
+    policy: &Policy,
+    rng: &mut Rng,
+) {
     for p in patients.iter_mut() {
         if p.age_months < 12 {
             let months = chrono::Months::new(p.age_months as u32);

@@ -20,7 +20,10 @@ fn old_request() -> pb::ProposeAllocationsRequest {
 }
 
 fn patient<'a>(r: &'a mut pb::ProposeAllocationsRequest, id: &str) -> &'a mut pb::Patient {
-    r.patients.iter_mut().find(|p| p.id == id).expect("the patient is in the request")
+    r.patients
+        .iter_mut()
+        .find(|p| p.id == id)
+        .expect("the patient is in the request")
 }
 
 /// Where a response put a patient: the list's date, or `None` when unallocated.
@@ -44,9 +47,10 @@ fn reasons_of(response: &pb::ProposeAllocationsResponse, id: &str) -> Vec<String
 #[test]
 fn an_old_request_plans_the_same_plan() {
     let mut request = old_request();
-    assert!(request.patients.iter().all(|p| p.gestation_weeks.is_none()
-        && p.age_days.is_none()
-        && p.treat_by.is_none()));
+    assert!(request
+        .patients
+        .iter()
+        .all(|p| p.gestation_weeks.is_none() && p.age_days.is_none() && p.treat_by.is_none()));
     // Nothing in it meets a new rule: every due date is the priority's, no pair is refused by the
     // ex-premature rule (its orchidopexy children were listed after their window had passed).
     let req = PlanningRequest::try_from(request.clone()).unwrap();
@@ -121,8 +125,12 @@ fn an_ex_premature_infant_goes_only_where_it_can_be_watched() {
         s.paediatric_anaesthetist = false;
     }
     let policy = no_anaesthetist.policy.get_or_insert_with(Default::default);
-    policy.overrides.insert("age.paediatric_anaesthetist_under_months".into(), 0.0);
-    policy.overrides.insert("age.specialist_centre_under_months".into(), 0.0);
+    policy
+        .overrides
+        .insert("age.paediatric_anaesthetist_under_months".into(), 0.0);
+    policy
+        .overrides
+        .insert("age.specialist_centre_under_months".into(), 0.0);
     let refused = propose(no_anaesthetist.clone(), &SolveOptions::default()).unwrap();
     assert_valid(&no_anaesthetist, &refused);
     assert_eq!(booked_on(&refused, "CYP-0053"), None);

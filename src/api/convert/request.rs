@@ -16,8 +16,8 @@ const MAX_GESTATION_WEEKS: i32 = 44;
 use crate::api::proto as pb;
 use crate::domain::policy::Policy;
 use crate::domain::{
-    months_between, BookingState, Date, ExistingBooking, ListType, Patient, PlannerKind, PlanningRequest, PreopStatus,
-    Priority, Session, Site,
+    months_between, BookingState, Date, ExistingBooking, ListType, Patient, PlannerKind, PlanningRequest,
+    PreopStatus, Priority, Session, Site,
 };
 
 impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {

@@ -154,7 +154,8 @@ fn ex_premature_infant() {
             let s = (*s)?;
             let patient = &req.patients[p];
             let free = req.bookings.iter().all(|b| b.patient != p);
-            (free && at_risk(&req, s) && patient.age_months >= 36 && patient.age_months < 120).then_some((p, s))
+            (free && at_risk(&req, s) && patient.age_months >= 36 && patient.age_months < 120)
+                .then_some((p, s))
         })
         .expect("the sample books an older child on a list without the infant facilities");
     assert!(check(&req, &plan).is_empty());

@@ -279,8 +279,14 @@ B2,171,N08.1,P3,2026-10-26,2026-10-12,17,not done,60,,,20/12/2026
 ";
     let r = import(&sources(SESSIONS, patients, None), "2026-11-23", "default").unwrap();
     let (b1, b2) = (&r.request.patients[0], &r.request.patients[1]);
-    assert_eq!((b1.gestation_weeks, b1.age_days, b1.treat_by.as_deref()), (Some(29), Some(166), None));
-    assert_eq!((b2.gestation_weeks, b2.age_days, b2.treat_by.as_deref()), (None, None, Some("2026-12-20")));
+    assert_eq!(
+        (b1.gestation_weeks, b1.age_days, b1.treat_by.as_deref()),
+        (Some(29), Some(166), None)
+    );
+    assert_eq!(
+        (b2.gestation_weeks, b2.age_days, b2.treat_by.as_deref()),
+        (None, None, Some("2026-12-20"))
+    );
     // Absent columns leave the fields absent.
     let old = import(&sources(SESSIONS, PATIENTS, None), "2026-11-23", "default").unwrap();
     assert!(old

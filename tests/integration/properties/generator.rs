@@ -186,7 +186,14 @@ pub(super) fn patient_spec() -> impl Strategy<Value = PatientSpec> {
                 (specialty, procedure, minutes, age_months, priority),
                 (listed_days_ago, clock_days_before_listing, preop_status, preop_days_ago),
                 (complex, ebi_approved, site_mask, surgeon, unavailable),
-                (diabetes, latex_allergy, accepts_adult_services, gestation_weeks, age_days_extra, treat_by_days),
+                (
+                    diabetes,
+                    latex_allergy,
+                    accepts_adult_services,
+                    gestation_weeks,
+                    age_days_extra,
+                    treat_by_days,
+                ),
             )| PatientSpec {
                 specialty,
                 procedure,
