@@ -396,6 +396,7 @@ pub(super) fn patient_proto(
             // a 240-minute list exactly.
             p.expected_minutes = [40, 115, 240][spec.minutes as usize % 3];
             p.age_months = 36 + spec.age_months % 150;
+            p.age_days = None;
             p.complex = false;
             p.surgeon = None;
             p.accepted_site_ids.clear();
