@@ -85,14 +85,17 @@ fn a_missed_age_window_is_a_breach_counted_in_the_kpis() {
     let response = propose(request.clone(), &SolveOptions::default()).unwrap();
     assert_valid(&request, &response);
     let k = response.kpis.clone().unwrap();
-    let past = |id: &str, closes: &str| match booked_on(&response, id) {
-        Some(date) => (u32::from(date.as_str() > closes), 0),
-        None => (0, 1),
+    // (booked past, left past) of one child whose window closes on `closes`.
+    let past = |id: &str, closes: &str| -> (i32, i32) {
+        match booked_on(&response, id) {
+            Some(date) => (i32::from(date.as_str() > closes), 0),
+            None => (0, 1),
+        }
     };
     let (a, b) = (past("CYP-0033", "2026-12-23"), past("CYP-0024", "2026-11-24"));
     assert_eq!(
         (k.age_window_booked_past, k.age_window_left_past),
-        ((a.0 + b.0) as i32, (a.1 + b.1) as i32)
+        (a.0 + b.0, a.1 + b.1)
     );
     assert!(k.age_window_booked_past + k.age_window_left_past >= 1);
     // A missed window is a due-date breach like any other.

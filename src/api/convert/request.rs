@@ -478,7 +478,7 @@ fn convert_patient(
     });
     let age_days = match (age_days, age, planning_date) {
         (None, _, _) => Some(None),
-        (Some(days), _, _) if days < 0 || days > MAX_AGE_MONTHS * 31 => {
+        (Some(days), _, _) if !(0..=MAX_AGE_MONTHS * 31).contains(&days) => {
             v.add(path("age_days"), "must not be negative nor beyond the oldest age");
             None
         }

@@ -402,7 +402,10 @@ fn the_generator_reaches_the_interesting_cases() {
         });
         note("full to the minute", to_the_minute);
         let k = response.kpis.clone().unwrap_or_default();
-        note("age window missed", k.age_window_booked_past + k.age_window_left_past > 0);
+        note(
+            "age window missed",
+            k.age_window_booked_past + k.age_window_left_past > 0,
+        );
         note(
             "ex-premature infant refused a list",
             response
