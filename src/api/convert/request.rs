@@ -9,16 +9,16 @@ use super::policy::convert_policy;
 use super::violations::{
     enum_value, is_opcs, parse_time, InvalidRequest, Violations, MAX_AGE_MONTHS, MAX_DAYS_AHEAD,
 };
-
-/// Accepted gestation at birth, weeks (22 weeks is the edge of viability; 44 is post-term).
-const MIN_GESTATION_WEEKS: i32 = 22;
-const MAX_GESTATION_WEEKS: i32 = 44;
 use crate::api::proto as pb;
 use crate::domain::policy::Policy;
 use crate::domain::{
     months_between, BookingState, Date, ExistingBooking, ListType, Patient, PlannerKind, PlanningRequest,
     PreopStatus, Priority, Session, Site,
 };
+
+/// Accepted gestation at birth, weeks (22 weeks is the edge of viability; 44 is post-term).
+const MIN_GESTATION_WEEKS: i32 = 22;
+const MAX_GESTATION_WEEKS: i32 = 44;
 
 impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {
     type Error = InvalidRequest;
