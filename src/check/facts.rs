@@ -40,6 +40,20 @@ pub(super) fn months_after(from: Date, to: Date) -> u32 {
     u32::try_from(months).unwrap_or(0)
 }
 
+/// Post-conception age on the session's date, days, when the gestation at birth is known:
+/// gestation weeks × 7 plus age since birth, from the age in days when given (plus the days to the
+/// list), else from whole months at the list as `months × 487 / 16` days (365.25 / 12 = 30.4375),
+/// rounded down.
+pub(super) fn post_conception_days(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Option<i64> {
+    let patient = &req.patients[p];
+    let gestation = i64::from(patient.gestation_weeks?) * 7;
+    let since_birth = match patient.age_days {
+        Some(days) => i64::from(days) + days_ahead(req, s).max(0),
+        None => (i64::from(age_at(req, p, s)) * 487).div_euclid(16),
+    };
+    Some(gestation + since_birth)
+}
+
 pub(super) fn turnaround(req: &PlanningRequest) -> i64 {
     i64::from(req.policy.lists.turnaround_minutes)
 }

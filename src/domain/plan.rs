@@ -160,6 +160,10 @@ pub struct Kpis {
     pub booked: u32,
     pub unallocated: u32,
     pub due_date_breaches: u32,
+    /// Children booked after their procedure's age window closes (part of the breaches).
+    pub age_window_booked_past: u32,
+    /// Children left unbooked with their procedure's age window closing inside the horizon.
+    pub age_window_left_past: u32,
     pub utilisation: f64,
     pub utilisation_by_site: Vec<SiteUtilisation>,
     pub lists_on_target: u32,

@@ -30,6 +30,9 @@ pub struct Policy {
     pub priority: PriorityTable,
     pub objective: ObjectiveWeights,
     pub cases_per_list: CasesPerList,
+    /// Procedures with an age window, by name: OPCS-4 prefixes and the age to treat by.
+    pub age_windows: BTreeMap<String, AgeWindow>,
+    pub ex_premature: ExPremature,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -166,6 +169,55 @@ impl CasesPerList {
     /// Target cases for a list of `minutes` at `per_240` cases per 240 minutes, rounded down.
     pub fn scaled(per_240: f64, minutes: u32) -> u32 {
         (per_240 * f64::from(minutes) / 240.0 + 1e-9).floor().max(0.0) as u32
+    }
+}
+
+/// A procedure that should be done before the child reaches an age (DOMAIN "Priority and
+/// waiting": a missed window is a clinical harm, so it acts as a due date).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgeWindow {
+    pub prefixes: Vec<String>,
+    /// The age, in months, by which the procedure should be done.
+    pub treat_by_months: u32,
+}
+
+/// The age window of an OPCS-4 code: the window with the longest matching prefix, as
+/// (name, treat-by months).
+pub fn age_window_of<'a>(
+    windows: &'a BTreeMap<String, AgeWindow>,
+    procedure: &str,
+) -> Option<(&'a str, u32)> {
+    windows
+        .iter()
+        .flat_map(|(name, w)| w.prefixes.iter().map(move |p| (name, w, p)))
+        .filter(|(_, _, p)| procedure.starts_with(p.as_str()))
+        .max_by_key(|(_, _, p)| p.len())
+        .map(|(name, w, _)| (name.as_str(), w.treat_by_months))
+}
+
+/// Ex-premature infants (DOMAIN "Age-appropriate lists"; RCoA GPAS, paediatric chapter): at risk
+/// of apnoea after anaesthesia until a post-conception age, so they go only where they can be
+/// watched overnight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExPremature {
+    /// Born before this many weeks' gestation: preterm.
+    pub preterm_under_gestation_weeks: u32,
+    /// A preterm infant is at risk until this post-conception age, weeks.
+    pub preterm_until_post_conception_weeks: u32,
+    /// A term-born infant is at risk until this post-conception age, weeks.
+    pub term_until_post_conception_weeks: u32,
+}
+
+impl ExPremature {
+    /// The post-conception age, weeks, until which an infant born at `gestation_weeks` is at risk.
+    pub fn at_risk_until_weeks(&self, gestation_weeks: u32) -> u32 {
+        if gestation_weeks < self.preterm_under_gestation_weeks {
+            self.preterm_until_post_conception_weeks
+        } else {
+            self.term_until_post_conception_weeks
+        }
     }
 }
 
@@ -357,6 +409,29 @@ impl Policy {
                     "must be in [0, 100]",
                 );
             }
+        }
+        for (name, w) in &self.age_windows {
+            if w.prefixes.is_empty() {
+                return out(&format!("age_windows.{name}.prefixes"), "must not be empty");
+            }
+            if !(1..=self.age.paediatric_list_under_months).contains(&w.treat_by_months) {
+                return out(
+                    &format!("age_windows.{name}.treat_by_months"),
+                    "must be in 1..=age.paediatric_list_under_months",
+                );
+            }
+        }
+        let x = &self.ex_premature;
+        if !(22..=44).contains(&x.preterm_under_gestation_weeks) {
+            return out("ex_premature.preterm_under_gestation_weeks", "must be in 22..=44");
+        }
+        if !(x.term_until_post_conception_weeks <= x.preterm_until_post_conception_weeks
+            && x.preterm_until_post_conception_weeks <= 156)
+        {
+            return out(
+                "ex_premature",
+                "need term_until_post_conception_weeks <= preterm_until_post_conception_weeks <= 156",
+            );
         }
         Ok(())
     }

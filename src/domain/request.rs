@@ -5,7 +5,7 @@
 use chrono::NaiveTime;
 
 use super::calendar::{months_between, Date, Phase};
-use super::policy::{CasesPerList, Policy};
+use super::policy::{age_window_of, CasesPerList, Policy};
 
 /// Index of a site, session or patient in its request.
 pub type SiteIx = usize;
@@ -107,6 +107,23 @@ pub struct Patient {
     pub diabetes: bool,
     pub latex_allergy: bool,
     pub accepts_adult_services: bool,
+    /// Weeks' gestation at birth, when known (22-44).
+    pub gestation_weeks: Option<u32>,
+    /// Age in days at the planning date, when known (infants); agrees with `age_months`.
+    pub age_days: Option<u32>,
+    /// The date the clinician asks the procedure to be done by; it replaces the procedure's age
+    /// window.
+    pub treat_by: Option<Date>,
+}
+
+/// `date` moved by whole calendar months (clamped to the month's last day).
+fn add_months(date: Date, months: i32) -> Option<Date> {
+    let n = chrono::Months::new(months.unsigned_abs());
+    if months >= 0 {
+        date.checked_add_months(n)
+    } else {
+        date.checked_sub_months(n)
+    }
 }
 
 /// A booking the booking system already holds.
@@ -168,11 +185,52 @@ impl PlanningRequest {
         ((self.planning_date - self.patients[p].rtt_clock_start).num_days() as f64 / 7.0).max(0.0)
     }
 
-    /// The date the patient's priority asks them to be treated by, if the priority has one.
+    /// The date the patient should be treated by: the earlier of its priority's due date and its
+    /// procedure's age-window date, if either applies.
     pub fn due_date(&self, p: PatientIx) -> Option<Date> {
+        match (self.priority_due_date(p), self.age_window_date(p)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The date the patient's priority asks them to be treated by, if the priority has one.
+    pub fn priority_due_date(&self, p: PatientIx) -> Option<Date> {
         let patient = &self.patients[p];
         let days = self.policy.priority.rule(patient.priority).due_days;
         (days > 0).then(|| patient.date_listed + chrono::Duration::days(days))
+    }
+
+    /// The date the procedure's age window closes for this child: the clinician's `treat_by`, else
+    /// the date the child reaches the window's age (from `age_days` when given, else from whole
+    /// months at the planning date), when the child was listed before that date.
+    pub fn age_window_date(&self, p: PatientIx) -> Option<Date> {
+        let patient = &self.patients[p];
+        if patient.treat_by.is_some() {
+            return patient.treat_by;
+        }
+        let (_, months) = age_window_of(&self.policy.age_windows, &patient.procedure)?;
+        let reached = match patient.age_days {
+            Some(days) => add_months(
+                self.planning_date - chrono::Duration::days(i64::from(days)),
+                months as i32,
+            ),
+            None => add_months(self.planning_date, months as i32 - patient.age_months as i32),
+        }?;
+        (reached >= patient.date_listed).then_some(reached)
+    }
+
+    /// The infant's post-conception age on the session's date, in days, when its gestation at
+    /// birth is known: gestation plus age since birth, exact from `age_days` when given, else
+    /// `floor(months × 365.25 / 12)` days from its whole months on that date.
+    pub fn post_conception_days(&self, p: PatientIx, s: SessionIx) -> Option<i64> {
+        let patient = &self.patients[p];
+        let gestation = i64::from(patient.gestation_weeks?) * 7;
+        let age = match patient.age_days {
+            Some(days) => i64::from(days) + self.days_ahead(s).max(0),
+            None => (f64::from(self.age_at(p, s)) * 365.25 / 12.0).floor() as i64,
+        };
+        Some(gestation + age)
     }
 
     /// The existing booking of a patient, if any (validation allows at most one).

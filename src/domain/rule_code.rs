@@ -16,6 +16,9 @@ pub enum RuleCode {
     OutsideAgeBand,
     SpecialistCentreRequired,
     PaediatricAnaesthetistRequired,
+    /// An ex-premature (or term-born) infant under its post-conception age threshold goes only on
+    /// a list at a specialist centre with a paediatric anaesthetist.
+    ExPrematureInfant,
     PreopNotReady,
     LockedList,
     Unavailable,
@@ -38,11 +41,14 @@ pub enum RuleCode {
     Moves,
     /// A pinned booking that breaks a rule is reported as a conflict.
     ConflictUnreported,
+    /// The plan's count of children booked past, or left past, their procedure's age window
+    /// agrees with the request (judged only by the plan checker).
+    AgeWindow,
 }
 
 impl RuleCode {
     /// Every rule, for reading codes back.
-    pub const ALL: [RuleCode; 23] = [
+    pub const ALL: [RuleCode; 25] = [
         RuleCode::SessionReleased,
         RuleCode::SpecialtyMismatch,
         RuleCode::SurgeonMismatch,
@@ -53,6 +59,7 @@ impl RuleCode {
         RuleCode::OutsideAgeBand,
         RuleCode::SpecialistCentreRequired,
         RuleCode::PaediatricAnaesthetistRequired,
+        RuleCode::ExPrematureInfant,
         RuleCode::PreopNotReady,
         RuleCode::LockedList,
         RuleCode::Unavailable,
@@ -66,6 +73,7 @@ impl RuleCode {
         RuleCode::Pinned,
         RuleCode::Moves,
         RuleCode::ConflictUnreported,
+        RuleCode::AgeWindow,
     ];
 
     /// The stable code used in responses and logs.
@@ -81,6 +89,7 @@ impl RuleCode {
             RuleCode::OutsideAgeBand => "outside_age_band",
             RuleCode::SpecialistCentreRequired => "specialist_centre_required",
             RuleCode::PaediatricAnaesthetistRequired => "paediatric_anaesthetist_required",
+            RuleCode::ExPrematureInfant => "ex_premature_infant",
             RuleCode::PreopNotReady => "preop_not_ready",
             RuleCode::LockedList => "locked_list",
             RuleCode::Unavailable => "unavailable",
@@ -94,6 +103,7 @@ impl RuleCode {
             RuleCode::Pinned => "pinned",
             RuleCode::Moves => "moves",
             RuleCode::ConflictUnreported => "conflict_unreported",
+            RuleCode::AgeWindow => "age_window",
         }
     }
 
@@ -112,6 +122,9 @@ impl RuleCode {
             RuleCode::PaediatricAnaesthetistRequired => {
                 "a young child needs a paediatric anaesthetist on the list"
             }
+            RuleCode::ExPrematureInfant => {
+                "an ex-premature infant needs a specialist centre with a paediatric anaesthetist until its post-conception age threshold"
+            }
             RuleCode::PreopNotReady => {
                 "the list is within T-4 weeks and the pre-operative assessment is not done or has expired"
             }
@@ -129,6 +142,9 @@ impl RuleCode {
             RuleCode::Pinned => "a pinned booking stays on its list",
             RuleCode::Moves => "the moves are exactly the existing bookings that left their list",
             RuleCode::ConflictUnreported => "a pinned booking that breaks a rule is reported as a conflict",
+            RuleCode::AgeWindow => {
+                "children booked past, or left past, their procedure's age window are counted as such"
+            }
         }
     }
 

@@ -98,8 +98,10 @@ pub fn text(plan: &pb::ProposeAllocationsResponse) -> String {
         }
         let _ = writeln!(
             out,
-            "  due-date breaches {}, utilisation {:.1}%, lists on target {}/{}, >18 weeks booked {} left {}, >52 weeks booked {} left {}, moves {}, release candidates {}",
+            "  due-date breaches {} (age window: booked past {}, left past {}), utilisation {:.1}%, lists on target {}/{}, >18 weeks booked {} left {}, >52 weeks booked {} left {}, moves {}, release candidates {}",
             k.due_date_breaches,
+            k.age_window_booked_past,
+            k.age_window_left_past,
             k.utilisation * 100.0,
             k.lists_on_target,
             k.lists_with_target,

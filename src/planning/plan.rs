@@ -224,6 +224,11 @@ fn kpis(req: &PlanningRequest, assignment: &[Option<SessionIx>], lists: &[ListPl
             (None, _) => false,
         };
         k.due_date_breaches += u32::from(breach);
+        match (req.age_window_date(p), s) {
+            (Some(closes), Some(s)) => k.age_window_booked_past += u32::from(req.sessions[*s].date > closes),
+            (Some(closes), None) => k.age_window_left_past += u32::from(closes <= horizon_end),
+            (None, _) => {}
+        }
         let (o18, o52) = (req.waited_over(p, 18), req.waited_over(p, 52));
         if s.is_some() {
             k.over_18_weeks_booked += u32::from(o18);

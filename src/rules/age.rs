@@ -1,5 +1,6 @@
 //! Age-appropriate lists (RCoA GPAS ch. 10): list type, age band, infants at specialist centres,
-//! young children with a paediatric anaesthetist. Ages are counted at the list's date.
+//! young children with a paediatric anaesthetist, ex-premature infants under their post-conception
+//! age threshold. Ages are counted at the list's date.
 
 use super::Verdict;
 use crate::domain::{ListType, PatientIx, PlanningRequest, RuleCode, SessionIx};
@@ -59,6 +60,24 @@ pub fn paediatric_anaesthetist(req: &PlanningRequest, p: PatientIx, s: SessionIx
     let young = req.age_at(p, s) < req.policy.age.paediatric_anaesthetist_under_months;
     if young && !req.sessions[s].paediatric_anaesthetist {
         Err(RuleCode::PaediatricAnaesthetistRequired)
+    } else {
+        Ok(())
+    }
+}
+
+/// An infant whose gestation at birth is known and whose post-conception age on the list's date is
+/// under its threshold (preterm: 60 weeks, term-born: 44, configurable) goes only on a list at a
+/// specialist centre with a paediatric anaesthetist.
+pub fn ex_premature(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict {
+    let (Some(gestation), Some(pca_days)) = (req.patients[p].gestation_weeks, req.post_conception_days(p, s))
+    else {
+        return Ok(());
+    };
+    let until_days = i64::from(req.policy.ex_premature.at_risk_until_weeks(gestation)) * 7;
+    let session = &req.sessions[s];
+    let watched = req.sites[session.site].specialist_centre && session.paediatric_anaesthetist;
+    if pca_days < until_days && !watched {
+        Err(RuleCode::ExPrematureInfant)
     } else {
         Ok(())
     }

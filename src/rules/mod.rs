@@ -11,7 +11,7 @@ mod phase;
 mod site;
 mod specialty;
 
-pub use age::{adult_list, age_band, paediatric_anaesthetist, paediatric_list, specialist_age};
+pub use age::{adult_list, age_band, ex_premature, paediatric_anaesthetist, paediatric_list, specialist_age};
 pub use order::{list_order, OrderKey};
 pub use phase::{locked_list, preop_ready, released, unavailable};
 pub use site::{accepted_site, complex_case};
@@ -35,6 +35,7 @@ pub const PAIR_RULES: &[fn(&PlanningRequest, PatientIx, SessionIx) -> Verdict] =
     specialist_age,
     complex_case,
     paediatric_anaesthetist,
+    ex_premature,
     locked_list,
     preop_ready,
     unavailable,

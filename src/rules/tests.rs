@@ -62,6 +62,9 @@ fn base() -> PlanningRequest {
             diabetes: false,
             latex_allergy: false,
             accepts_adult_services: false,
+            gestation_weeks: None,
+            age_days: None,
+            treat_by: None,
         }],
         bookings: vec![],
         policy: Policy::default_profile(),
@@ -292,4 +295,96 @@ fn list_order_youngest_then_flags_then_age() {
         .map(|&p| req.patients[p].id.as_str())
         .collect();
     assert_eq!(order, ["baby", "diabetic", "latex", "mid", "old"]);
+}
+
+/// An infant of 100 days born at `gestation` weeks, on the list 35 days out.
+fn infant(gestation: Option<u32>) -> PlanningRequest {
+    let mut req = base();
+    let p = &mut req.patients[0];
+    p.age_months = 3;
+    p.age_days = Some(100);
+    p.gestation_weeks = gestation;
+    req
+}
+
+#[test]
+fn ex_premature() {
+    // Born at 30 weeks, 135 days old at the list: 49 weeks post-conception, under 60.
+    let mut req = infant(Some(30));
+    assert_eq!(
+        verdict(&req, super::ex_premature),
+        Err(RuleCode::ExPrematureInfant)
+    );
+    req.sessions[0].site = 0;
+    assert_eq!(
+        verdict(&req, super::ex_premature),
+        Err(RuleCode::ExPrematureInfant),
+        "a specialist centre without a paediatric anaesthetist is not enough"
+    );
+    req.sessions[0].paediatric_anaesthetist = true;
+    assert_eq!(verdict(&req, super::ex_premature), Ok(()));
+    // Term-born: 39 weeks + 135 days is 58 weeks, over the term threshold of 44.
+    assert_eq!(verdict(&infant(Some(39)), super::ex_premature), Ok(()));
+    // No gestation on record: the rule does not apply.
+    assert_eq!(verdict(&infant(None), super::ex_premature), Ok(()));
+    // Past 60 weeks: 30 weeks + 335 days.
+    let mut older = infant(Some(30));
+    older.patients[0].age_days = Some(300);
+    assert_eq!(verdict(&older, super::ex_premature), Ok(()));
+    // From whole months when the age in days is absent: 4 months at the list is 121 days.
+    let mut months = infant(Some(30));
+    months.patients[0].age_days = None;
+    assert_eq!(req.post_conception_days(0, 0), Some(210 + 135));
+    assert_eq!(months.post_conception_days(0, 0), Some(210 + 121));
+    assert_eq!(
+        verdict(&months, super::ex_premature),
+        Err(RuleCode::ExPrematureInfant)
+    );
+}
+
+#[test]
+fn ex_premature_bites_where_the_age_rules_do_not() {
+    // A site whose local policy sends only under-6-months to the specialist centre: a 7-month-old
+    // born at 26 weeks (56 weeks post-conception at the list) still needs it.
+    let mut req = infant(Some(26));
+    req.policy.age.specialist_centre_under_months = 6;
+    req.policy.age.paediatric_anaesthetist_under_months = 6;
+    req.patients[0].age_months = 6;
+    req.patients[0].age_days = None;
+    assert_eq!(pair_reasons(&req, 0, 0), vec![RuleCode::ExPrematureInfant]);
+    req.patients[0].gestation_weeks = Some(38);
+    assert!(pair_reasons(&req, 0, 0).is_empty());
+}
+
+#[test]
+fn age_window_due_date() {
+    let mut req = base();
+    let p = &mut req.patients[0];
+    p.procedure = "N08.1".into();
+    p.specialty = "171".into();
+    p.priority = Priority::P4;
+    p.age_months = 15;
+    p.date_listed = d("2026-10-01");
+    // 15 months at 2026-11-23: 18 months at 2027-02-23.
+    assert_eq!(req.age_window_date(0), Some(d("2027-02-23")));
+    assert_eq!(req.due_date(0), Some(d("2027-02-23")));
+    // The earlier of the priority's date and the window's.
+    req.patients[0].priority = Priority::P3;
+    assert_eq!(req.priority_due_date(0), Some(d("2026-12-31")));
+    assert_eq!(req.due_date(0), Some(d("2026-12-31")));
+    // Exact from the age in days: born 2025-08-20, 18 months on 2027-02-20.
+    req.patients[0].priority = Priority::P4;
+    req.patients[0].age_days = Some(460);
+    assert_eq!(req.due_date(0), Some(d("2027-02-20")));
+    // The clinician's date replaces the window, later or earlier.
+    req.patients[0].treat_by = Some(d("2027-03-31"));
+    assert_eq!(req.due_date(0), Some(d("2027-03-31")));
+    // A child listed after its window had passed is planned by its priority alone.
+    let mut late = base();
+    late.patients[0].procedure = "N09.2".into();
+    late.patients[0].age_months = 40;
+    assert_eq!(late.age_window_date(0), None);
+    assert_eq!(late.due_date(0), late.priority_due_date(0));
+    // Another procedure has no window.
+    assert_eq!(base().age_window_date(0), None);
 }

@@ -30,7 +30,7 @@ use crate::api::proto as pb;
 use crate::domain::policy::Policy;
 use bookings::make_bookings;
 use catalogue::planning_date;
-use patients::make_patients;
+use patients::{add_birth_details, make_patients};
 use rng::Rng;
 use timetable::{make_rosters, make_sessions, make_sites, make_timetable};
 
@@ -138,7 +138,7 @@ pub fn generate_shape(shape: &Shape, seed: u64) -> pb::ProposeAllocationsRequest
     let rosters = make_rosters(&sites, &mut Rng::new(seed, 2));
     let templates = make_timetable(shape, &sites, &rosters, &mut Rng::new(seed, 3));
     let sessions = make_sessions(shape, planning, &sites, &templates, &mut Rng::new(seed, 4));
-    let patients = make_patients(
+    let mut patients = make_patients(
         shape,
         planning,
         &policy,
@@ -147,6 +147,7 @@ pub fn generate_shape(shape: &Shape, seed: u64) -> pb::ProposeAllocationsRequest
         &sessions,
         &mut Rng::new(seed, 5),
     );
+    add_birth_details(&mut patients, planning, &policy, &mut Rng::new(seed, 7));
 
     let mut request = pb::ProposeAllocationsRequest {
         planning_date: PLANNING_DATE.to_string(),

@@ -209,7 +209,51 @@ pub(super) fn make_patients(
                 diabetes: rng.chance(0.02),
                 latex_allergy: rng.chance(0.02),
                 accepts_adult_services,
+                gestation_weeks: None,
+                age_days: None,
+                treat_by: None,
             }
         })
         .collect()
+}
+
+/// Birth details of infants, from their own random stream so the rest of the pool is as before:
+/// an infant's age in days (agreeing with its whole months) and, for about a third, its gestation
+/// at birth, half of those preterm (26-36 weeks: the ex-premature infants of DOMAIN "Age-appropriate
+/// lists"). A child listed for a procedure with an age window sometimes carries the clinician's
+/// `treat_by` date instead, a few weeks before the window closes.
+pub(super) fn add_birth_details(
+    patients: &mut [pb::Patient],
+    planning: Date,
+    policy: &Policy,
+    rng: &mut Rng,
+) {
+    for p in patients.iter_mut() {
+        if p.age_months < 12 {
+            let months = chrono::Months::new(p.age_months as u32);
+            let latest = planning.checked_sub_months(months).unwrap_or(planning);
+            let span = (latest - (latest - chrono::Months::new(1))).num_days();
+            let days = (planning - latest).num_days() + rng.range(0, span - 1);
+            let born = planning - Duration::days(days);
+            if crate::domain::months_between(born, planning) == p.age_months {
+                p.age_days = Some(days as i32);
+            }
+            if rng.chance(0.35) {
+                p.gestation_weeks = Some(if rng.chance(0.5) {
+                    rng.range(26, 36)
+                } else {
+                    rng.range(37, 41)
+                } as i32);
+            }
+        }
+        let window = crate::domain::policy::age_window_of(&policy.age_windows, &p.procedure);
+        if let Some((_, months)) = window.filter(|_| rng.chance(0.2)) {
+            let reaches = planning
+                .checked_add_months(chrono::Months::new(months.saturating_sub(p.age_months as u32)))
+                .unwrap_or(planning);
+            if p.age_months < months as i32 {
+                p.treat_by = Some(iso(reaches - Duration::days(rng.range(7, 28))));
+            }
+        }
+    }
 }

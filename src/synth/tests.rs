@@ -264,6 +264,24 @@ fn the_pool_has_the_expected_mix() {
 
     let infants = count(&|p| p.age_months < 12);
     assert!(infants > 0 && share(infants, n) < 0.06, "{infants} infants");
+    // Infants carry their age in days; some their gestation, a few of them preterm.
+    assert!(req
+        .patients
+        .iter()
+        .all(|p| p.age_days.is_some() == (p.age_months < 12)));
+    let preterm = count(&|p| p.gestation_weeks.is_some_and(|g| g < 37));
+    assert!(
+        preterm > 0 && preterm < infants,
+        "{preterm} preterm of {infants} infants"
+    );
+    let windows = count(&|p| {
+        req.policy.age_windows["orchidopexy"]
+            .prefixes
+            .iter()
+            .any(|x| p.procedure.starts_with(x.as_str()))
+            && p.age_months < 18
+    });
+    assert!(windows > 0, "no orchidopexy child inside its window");
     let under_eight = share(count(&|p| p.age_months < 96), n);
     assert!(under_eight > 0.5, "{under_eight:.2} under eight");
     assert!(req.patients.iter().all(|p| p.age_months < 216));

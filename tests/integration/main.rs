@@ -1,6 +1,7 @@
 //! The integration test binary: real servers on 127.0.0.1:0, real clients, every plan re-checked
 //! by the independent plan checker.
 
+mod age_rules;
 mod api;
 mod architecture;
 mod bad_inputs;

@@ -323,7 +323,7 @@ fn assert_no_patient_data(request: &pb::ProposeAllocationsRequest, text: &str) {
 #[tokio::test]
 async fn requests_over_the_size_limits_are_refused_with_the_limit_named() {
     let request = sample();
-    assert_eq!((request.sessions.len(), request.patients.len()), (16, 52));
+    assert_eq!((request.sessions.len(), request.patients.len()), (16, 55));
     let options = ServerOptions {
         service: ServiceConfig {
             max_sessions: 10,
@@ -349,7 +349,7 @@ async fn requests_over_the_size_limits_are_refused_with_the_limit_named() {
     let status = client.propose_allocations(fewer_sessions).await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(
-        status.message().contains("52 patients; the limit is 40"),
+        status.message().contains("55 patients; the limit is 40"),
         "{}",
         status.message()
     );

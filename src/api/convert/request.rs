@@ -6,13 +6,19 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveTime;
 
 use super::policy::convert_policy;
-use super::violations::{enum_value, is_opcs, parse_time, InvalidRequest, Violations, MAX_DAYS_AHEAD};
+use super::violations::{
+    enum_value, is_opcs, parse_time, InvalidRequest, Violations, MAX_AGE_MONTHS, MAX_DAYS_AHEAD,
+};
 use crate::api::proto as pb;
 use crate::domain::policy::Policy;
 use crate::domain::{
-    BookingState, Date, ExistingBooking, ListType, Patient, PlannerKind, PlanningRequest, PreopStatus,
-    Priority, Session, Site,
+    months_between, BookingState, Date, ExistingBooking, ListType, Patient, PlannerKind, PlanningRequest,
+    PreopStatus, Priority, Session, Site,
 };
+
+/// Accepted gestation at birth, weeks (22 weeks is the edge of viability; 44 is post-term).
+const MIN_GESTATION_WEEKS: i32 = 22;
+const MAX_GESTATION_WEEKS: i32 = 44;
 
 impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {
     type Error = InvalidRequest;
@@ -348,6 +354,9 @@ fn convert_patient(
         diabetes,
         latex_allergy,
         accepts_adult_services,
+        gestation_weeks,
+        age_days,
+        treat_by,
     } = patient;
     let path = |f: &str| format!("patients[{i}].{f}");
     v.id(path("id"), &id, patient_ids, i, "patients");
@@ -457,6 +466,55 @@ fn convert_patient(
             _ => ranges_ok = false,
         }
     }
+    let gestation_weeks = gestation_weeks.and_then(|g| {
+        let ok = (MIN_GESTATION_WEEKS..=MAX_GESTATION_WEEKS).contains(&g);
+        if !ok {
+            v.add(
+                path("gestation_weeks"),
+                format!("must be between {MIN_GESTATION_WEEKS} and {MAX_GESTATION_WEEKS}"),
+            );
+        }
+        ok.then_some(g as u32)
+    });
+    let age_days = match (age_days, age, planning_date) {
+        (None, _, _) => Some(None),
+        (Some(days), _, _) if !(0..=MAX_AGE_MONTHS * 31).contains(&days) => {
+            v.add(path("age_days"), "must not be negative nor beyond the oldest age");
+            None
+        }
+        (Some(days), Some(months), Some(plan)) => {
+            let born = plan - chrono::Duration::days(i64::from(days));
+            if months_between(born, plan) != months as i32 {
+                v.add(path("age_days"), "disagrees with age_months");
+                None
+            } else {
+                Some(Some(days as u32))
+            }
+        }
+        (Some(_), _, _) => None,
+    };
+    let treat_by = match treat_by {
+        None => Some(None),
+        Some(text) => match (v.date(path("treat_by"), &text), age, planning_date) {
+            (Some(date), Some(months), Some(plan)) => {
+                // The earliest the child can have been born: the planning date less its age in
+                // days, or less one month more than its whole months.
+                let born_by = match age_days.flatten() {
+                    Some(days) => plan - chrono::Duration::days(i64::from(days)),
+                    None => plan
+                        .checked_sub_months(chrono::Months::new(months + 1))
+                        .map_or(plan, |d| d + chrono::Duration::days(1)),
+                };
+                if date < born_by {
+                    v.add(path("treat_by"), "before the patient was born");
+                    None
+                } else {
+                    Some(Some(date))
+                }
+            }
+            _ => None,
+        },
+    };
     Some(Patient {
         id,
         specialty,
@@ -476,5 +534,8 @@ fn convert_patient(
         diabetes,
         latex_allergy,
         accepts_adult_services,
+        gestation_weeks,
+        age_days: age_days?,
+        treat_by: treat_by?,
     })
 }

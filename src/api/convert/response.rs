@@ -128,6 +128,8 @@ pub fn to_response(req: &PlanningRequest, plan: &Plan) -> pb::ProposeAllocations
             over_52_weeks_left: k.over_52_weeks_left as i32,
             moves: k.moves as i32,
             release_candidates: k.release_candidates as i32,
+            age_window_booked_past: k.age_window_booked_past as i32,
+            age_window_left_past: k.age_window_left_past as i32,
         }),
         solver: Some(pb::SolverStats {
             objective: round6(s.objective),

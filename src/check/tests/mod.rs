@@ -137,6 +137,67 @@ fn paediatric_anaesthetist_required() {
 }
 
 #[test]
+fn ex_premature_infant() {
+    // A booked child on a list without a paediatric anaesthetist, or away from a specialist
+    // centre, older than the other age rules look at: on record as born at 24 weeks, under a
+    // threshold raised so that its age is under it, it may not be there.
+    let (mut req, plan) = baseline();
+    let at_risk = |req: &PlanningRequest, s: SessionIx| {
+        let session = &req.sessions[s];
+        !(req.sites[session.site].specialist_centre && session.paediatric_anaesthetist)
+    };
+    let (p, s) = plan
+        .assignment
+        .iter()
+        .enumerate()
+        .find_map(|(p, s)| {
+            let s = (*s)?;
+            let patient = &req.patients[p];
+            let free = req.bookings.iter().all(|b| b.patient != p);
+            (free && at_risk(&req, s) && patient.age_months >= 36 && patient.age_months < 120)
+                .then_some((p, s))
+        })
+        .expect("the sample books an older child on a list without the infant facilities");
+    assert!(check(&req, &plan).is_empty());
+    req.patients[p].gestation_weeks = Some(24);
+    req.policy.ex_premature.preterm_until_post_conception_weeks = 1000;
+    assert_only(&check(&req, &plan), RuleCode::ExPrematureInfant);
+    let v = check(&req, &plan);
+    assert_eq!((v[0].patient, v[0].session), (Some(p), Some(s)));
+    // Born at term, the term threshold (44 weeks) is long past: the plan stands.
+    req.patients[p].gestation_weeks = Some(40);
+    assert!(check(&req, &plan).is_empty());
+}
+
+#[test]
+fn age_window() {
+    let (mut req, mut plan) = baseline();
+    let booked = plan.assignment.iter().position(Option::is_some).unwrap();
+    let left = plan.assignment.iter().position(Option::is_none).unwrap();
+    // The clinician asks for the planning date: the booked child is past its window, the
+    // unbooked one is left past it, and the plan's counts say neither.
+    req.patients[booked].treat_by = Some(req.planning_date);
+    assert_only(&check(&req, &plan), RuleCode::AgeWindow);
+    plan.kpis.age_window_booked_past = 1;
+    assert!(check(&req, &plan).is_empty());
+    req.patients[left].treat_by = Some(req.planning_date);
+    assert_only(&check(&req, &plan), RuleCode::AgeWindow);
+    plan.kpis.age_window_left_past = 1;
+    assert!(check(&req, &plan).is_empty());
+    // The planner counts the same, from the window of the procedure too: an orchidopexy child
+    // who reached 18 months on the planning date, before every list.
+    let mut req = sample_request();
+    req.patients[booked].treat_by = None;
+    req.patients[booked].procedure = "N08.1".into();
+    req.patients[booked].age_months = 18;
+    req.patients[booked].date_listed = req.planning_date;
+    let plan = planned(&req);
+    assert!(check(&req, &plan).is_empty());
+    let k = &plan.kpis;
+    assert_eq!(k.age_window_booked_past + k.age_window_left_past, 1);
+}
+
+#[test]
 fn preop_not_ready() {
     assert_only(&moved(12, 0), RuleCode::PreopNotReady);
     // The offered booking without pre-op may stay on its list, but not come back to it

@@ -100,6 +100,9 @@ pub(super) fn sample_request() -> PlanningRequest {
         diabetes: false,
         latex_allergy: false,
         accepts_adult_services: false,
+        gestation_weeks: None,
+        age_days: None,
+        treat_by: None,
     };
     let not_done = |mut p: Patient| {
         p.preop_status = PreopStatus::NotDone;

@@ -97,6 +97,13 @@ pub const PATIENT_COLUMNS: &[Column] = &[
     col("latex_allergy", &["latex"], false),
     col("accepts_adult_services", &["adult_services"], false),
     col("unavailable", &["unavailable_dates"], false),
+    col(
+        "gestation_weeks",
+        &["gestation", "gestational_age_at_birth", "gestation_at_birth"],
+        false,
+    ),
+    col("age_days", &["age_in_days"], false),
+    col("treat_by", &["treat_by_date", "age_window_date"], false),
 ];
 
 /// Sites, one a row.

@@ -160,6 +160,9 @@ pub(super) fn patients(sheet: &Sheet, errors: &mut Vec<ImportError>) -> (Vec<pb:
             diabetes: r.boolean("diabetes"),
             latex_allergy: r.boolean("latex_allergy"),
             accepts_adult_services: r.boolean("accepts_adult_services"),
+            gestation_weeks: r.int("gestation_weeks", false),
+            age_days: r.int("age_days", false),
+            treat_by: r.date("treat_by", false),
         });
     });
     (out, rows)

@@ -269,3 +269,32 @@ fn headers_normalise() {
     assert_eq!(normalise_header("OPCS-4 procedure"), "opcs_4_procedure");
     assert_eq!(normalise_header("Age (in months)"), "age_in_months");
 }
+
+#[test]
+fn birth_columns_are_read_when_present() {
+    let patients = "\
+Pseudonymised ID,Specialty,OPCS-4 procedure,Priority,Date listed,RTT clock start,Age in months,Pre-op status,Expected minutes,Gestation at birth,Age in days,Treat by date
+B1,171,T19.1,P2,2026-11-09,2026-11-02,5,not done,40,29,166,
+B2,171,N08.1,P3,2026-10-26,2026-10-12,17,not done,60,,,20/12/2026
+";
+    let r = import(&sources(SESSIONS, patients, None), "2026-11-23", "default").unwrap();
+    let (b1, b2) = (&r.request.patients[0], &r.request.patients[1]);
+    assert_eq!(
+        (b1.gestation_weeks, b1.age_days, b1.treat_by.as_deref()),
+        (Some(29), Some(166), None)
+    );
+    assert_eq!(
+        (b2.gestation_weeks, b2.age_days, b2.treat_by.as_deref()),
+        (None, None, Some("2026-12-20"))
+    );
+    // Absent columns leave the fields absent.
+    let old = import(&sources(SESSIONS, PATIENTS, None), "2026-11-23", "default").unwrap();
+    assert!(old
+        .request
+        .patients
+        .iter()
+        .all(|p| p.gestation_weeks.is_none() && p.age_days.is_none() && p.treat_by.is_none()));
+    // A bad cell is an error at its row and column.
+    let bad = patients.replace(",29,166,", ",twenty,166,");
+    assert_one(&errors_of(SESSIONS, &bad, None), "ptl.csv", 2, "gestation_weeks");
+}

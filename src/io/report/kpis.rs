@@ -104,6 +104,18 @@ pub(super) fn kpi_rows(plan: &pb::ProposeAllocationsResponse) -> Vec<KpiRow> {
         Better::Lower,
     );
     num(
+        "Booked past the procedure's age window".into(),
+        k.age_window_booked_past.into(),
+        Fmt::Count,
+        Better::Lower,
+    );
+    num(
+        "Left past the procedure's age window".into(),
+        k.age_window_left_past.into(),
+        Fmt::Count,
+        Better::Lower,
+    );
+    num(
         "Utilisation (lists with cases)".into(),
         k.utilisation,
         Fmt::Percent(1),

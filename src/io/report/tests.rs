@@ -173,3 +173,17 @@ fn the_target_and_the_phases_come_from_the_plan_s_policy() {
     assert!(html.contains("within 2 weeks: existing bookings stay"));
     assert!(html.contains("4 to 6 weeks ahead"));
 }
+
+#[test]
+fn the_age_window_counts_are_shown() {
+    let mut p = plan();
+    let k = p.kpis.as_mut().unwrap();
+    (k.age_window_booked_past, k.age_window_left_past) = (3, 4);
+    let html = html(&p, None, "Week");
+    let row = |label: &str| {
+        let at = html.find(label).unwrap_or_else(|| panic!("no row {label}"));
+        html[at..].split("</tr>").next().unwrap().to_string()
+    };
+    assert!(row("Booked past the procedure&#39;s age window").contains(">3<"));
+    assert!(row("Left past the procedure&#39;s age window").contains(">4<"));
+}

@@ -10,7 +10,9 @@ pub(super) const PLANNING_DATE: &str = "2026-11-23";
 pub(super) const SPECIALTIES: [&str; 2] = ["120", "171"];
 pub(super) const SURGEONS: [&str; 2] = ["Mr Adeyemi", "Ms Okafor"];
 /// Tonsillectomy, grommets (EBI), adenoidectomy (EBI), circumcision, herniotomy, no group, dental.
-pub(super) const PROCEDURES: [&str; 7] = ["F34.1", "D15.1", "E20.1", "N30.3", "T19.1", "A01.1", "F09.1"];
+pub(super) const PROCEDURES: [&str; 8] = [
+    "F34.1", "D15.1", "E20.1", "N30.3", "T19.1", "A01.1", "F09.1", "N08.1",
+];
 pub(super) const HVLC_GROUPS: [&str; 2] = ["tonsillectomy", "grommets"];
 pub(super) const PROFILES: [&str; 3] = ["default", "fast", "high-intensity"];
 pub(super) const LIST_MINUTES: [i32; 5] = [60, 120, 180, 240, 300];
@@ -61,6 +63,13 @@ pub(super) struct PatientSpec {
     pub(super) diabetes: bool,
     pub(super) latex_allergy: bool,
     pub(super) accepts_adult_services: bool,
+    /// Weeks' gestation at birth.
+    pub(super) gestation_weeks: Option<i32>,
+    /// Age in days, as days past the latest birth date its whole months allow (kept only when it
+    /// agrees with them).
+    pub(super) age_days_extra: Option<i64>,
+    /// The clinician's treat-by date, days after the planning date.
+    pub(super) treat_by_days: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -163,14 +172,28 @@ pub(super) fn patient_spec() -> impl Strategy<Value = PatientSpec> {
             proptest::option::weighted(0.2, 0..2usize),
             proptest::option::weighted(0.2, (0..70i64, 0..10i64)),
         ),
-        (any::<bool>(), any::<bool>(), any::<bool>()),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            proptest::option::weighted(0.3, 22..=44i32),
+            proptest::option::weighted(0.5, 0..31i64),
+            proptest::option::weighted(0.1, 0..200i64),
+        ),
     )
         .prop_map(
             |(
                 (specialty, procedure, minutes, age_months, priority),
                 (listed_days_ago, clock_days_before_listing, preop_status, preop_days_ago),
                 (complex, ebi_approved, site_mask, surgeon, unavailable),
-                (diabetes, latex_allergy, accepts_adult_services),
+                (
+                    diabetes,
+                    latex_allergy,
+                    accepts_adult_services,
+                    gestation_weeks,
+                    age_days_extra,
+                    treat_by_days,
+                ),
             )| PatientSpec {
                 specialty,
                 procedure,
@@ -189,6 +212,9 @@ pub(super) fn patient_spec() -> impl Strategy<Value = PatientSpec> {
                 diabetes,
                 latex_allergy,
                 accepts_adult_services,
+                gestation_weeks,
+                age_days_extra,
+                treat_by_days,
             },
         )
 }
@@ -350,6 +376,11 @@ pub(super) fn patient_proto(
         diabetes: spec.diabetes,
         latex_allergy: spec.latex_allergy,
         accepts_adult_services: spec.accepts_adult_services,
+        gestation_weeks: spec.gestation_weeks,
+        age_days: spec
+            .age_days_extra
+            .and_then(|extra| age_days_agreeing(spec.age_months, extra)),
+        treat_by: spec.treat_by_days.map(date),
     };
     match shape {
         Shape::AllIneligible => {
@@ -365,6 +396,7 @@ pub(super) fn patient_proto(
             // a 240-minute list exactly.
             p.expected_minutes = [40, 115, 240][spec.minutes as usize % 3];
             p.age_months = 36 + spec.age_months % 150;
+            p.age_days = None;
             p.complex = false;
             p.surgeon = None;
             p.accepted_site_ids.clear();
@@ -378,6 +410,16 @@ pub(super) fn patient_proto(
         _ => {}
     }
     p
+}
+
+/// An age in days at the planning date that agrees with `months` whole months: `extra` days past
+/// the latest birth date those months allow, if that birth date still gives `months`.
+fn age_days_agreeing(months: i32, extra: i64) -> Option<i32> {
+    let planning = chrono::NaiveDate::parse_from_str(PLANNING_DATE, "%Y-%m-%d").unwrap();
+    let latest = planning.checked_sub_months(chrono::Months::new(months as u32))?;
+    let days = (planning - latest).num_days() + extra;
+    let born = planning - chrono::Duration::days(days);
+    (theatre_optimiser::domain::months_between(born, planning) == months).then_some(days as i32)
 }
 
 /// A valid proto request from the spec.

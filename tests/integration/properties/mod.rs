@@ -401,6 +401,18 @@ fn the_generator_reaches_the_interesting_cases() {
                 && s.cases.last().is_some_and(|c| c.end_time == s.end_time)
         });
         note("full to the minute", to_the_minute);
+        let k = response.kpis.clone().unwrap_or_default();
+        note(
+            "age window missed",
+            k.age_window_booked_past + k.age_window_left_past > 0,
+        );
+        note(
+            "ex-premature infant refused a list",
+            response
+                .unallocated
+                .iter()
+                .any(|u| u.reasons.iter().any(|r| r == "ex_premature_infant")),
+        );
     }
     for what in [
         "booked",
@@ -411,6 +423,8 @@ fn the_generator_reaches_the_interesting_cases() {
         "optimal",
         "baseline",
         "full to the minute",
+        "age window missed",
+        "ex-premature infant refused a list",
     ] {
         assert!(
             seen.get(what).copied().unwrap_or(0) > 0,

