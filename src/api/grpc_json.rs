@@ -101,8 +101,7 @@ impl<U: DeserializeOwned> Decoder for JsonDecoder<U> {
 /// message. Nothing the caller sent appears in the description.
 pub fn decode_json<U: DeserializeOwned>(bytes: &[u8]) -> Result<U, (String, String)> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| violation(e.path(), e.inner()))?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| violation(e.path(), e.inner()))?;
     de.end().map_err(|e| ("request".to_string(), describe(&e)))?;
     Ok(value)
 }
@@ -176,7 +175,8 @@ fn describe(e: &serde_json::Error) -> String {
                 "no such field in this message".to_string()
             } else if message.starts_with("duplicate field") {
                 "field given twice (its JSON and proto names count as one)".to_string()
-            } else if message.starts_with("unknown variant") {
+            } else if message.starts_with("unknown variant") || expected.is_some_and(|e| e.contains("one of"))
+            {
                 "not a value of this enum".to_string()
             } else if let Some(expected) = expected.filter(|_| message.starts_with("invalid ")) {
                 format!("wrong type or value: expected {expected}")
@@ -294,7 +294,10 @@ mod tests {
 
     #[test]
     fn unknown_and_duplicate_fields_are_the_fault_itself() {
-        assert_eq!(refusal(r#"{"sites": [{"id": "A", "colour": 1}]}"#).0, "sites[0].colour");
+        assert_eq!(
+            refusal(r#"{"sites": [{"id": "A", "colour": 1}]}"#).0,
+            "sites[0].colour"
+        );
         let (field, description) = refusal(r#"{"planningDate": "secret-1", "planning_date": "secret-2"}"#);
         assert_eq!(field, "planning_date");
         assert!(!description.contains("secret"), "{description}");

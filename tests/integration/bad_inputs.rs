@@ -1,11 +1,14 @@
-//! The catalogue of bad inputs in `tests/bad_inputs/`: every case that decodes as a request is sent
-//! through a real server; the others are refused by the client's JSON decoding and never reach it.
+//! The catalogue of bad inputs in `tests/bad_inputs/`: every case's bytes are sent through a real
+//! server as JSON (`application/grpc+json`), and every case that decodes as a request is also sent
+//! as protobuf, with the same answer.
 //!
 //! Each case is a pair: `NAME.json`, a request (possibly malformed), and `NAME.expected.json`:
 //! - `{"code": "INVALID_ARGUMENT", "fields": [...]}`: the server refuses the request and the set of
 //!   `google.rpc.BadRequest` field paths is exactly `fields`;
-//! - `{"code": "INVALID_ARGUMENT", "parse_error": true}`: the JSON does not parse into the proto type
-//!   (the client parses it with serde_json, as any JSON gateway would, and refuses it there);
+//! - with `"parse_error": true` as well: the JSON does not decode into the proto type at all
+//!   (malformed JSON, wrong types, unknown fields or enum names, out-of-range numbers), so only
+//!   the JSON call reaches the server, which refuses it at decoding with the one field path where
+//!   decoding stopped (`request` for the whole message);
 //! - `{"code": "OK"}`: a control case that must be planned, and the plan must pass the checker.
 //!
 //! An expectation may carry `"note": "..."` for readers, and `"known_gap": "..."`: the service does not meet it yet (a validation gap
@@ -20,7 +23,7 @@ use theatre_optimiser::api::server::ServerOptions;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::support::{assert_valid, TestServer};
+use crate::support::{assert_valid, grpc_json, TestServer};
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -65,62 +68,92 @@ fn cases() -> Vec<(String, Vec<u8>, Expected)> {
         .collect()
 }
 
-/// What happened to one request: parsed or not, and the server's code and field paths.
+/// What happened to one request: the server's code and field paths, or a plan.
 #[derive(Debug, PartialEq)]
 enum Outcome {
-    ParseError,
     Refused { code: Code, fields: BTreeSet<String> },
     Planned,
 }
 
+type Client = pb::theatre_optimiser_client::TheatreOptimiserClient<tonic::transport::Channel>;
+
+/// Sends the case's bytes as JSON, and as protobuf when they decode; both must answer alike.
 async fn send(
-    client: &mut pb::theatre_optimiser_client::TheatreOptimiserClient<tonic::transport::Channel>,
+    client: &mut Client,
+    channel: &tonic::transport::Channel,
     name: &str,
     bytes: &[u8],
+    expected: &Expected,
 ) -> Outcome {
-    let Ok(request) = serde_json::from_slice::<pb::ProposeAllocationsRequest>(bytes) else {
-        return Outcome::ParseError;
-    };
-    match client.propose_allocations(request.clone()).await {
-        Ok(response) => {
-            assert_valid(&request, response.get_ref());
+    let decoded = serde_json::from_slice::<pb::ProposeAllocationsRequest>(bytes).ok();
+    assert_eq!(
+        decoded.is_none(),
+        expected.parse_error,
+        "{name}: `parse_error` says whether the JSON decodes as a request"
+    );
+    let json = match grpc_json::call(channel, "ProposeAllocations", bytes).await {
+        Ok(answer) => {
+            let response: pb::ProposeAllocationsResponse =
+                serde_json::from_slice(&answer).unwrap_or_else(|e| panic!("{name}: the JSON answer: {e}"));
+            assert_valid(decoded.as_ref().expect("a planned request decodes"), &response);
             Outcome::Planned
         }
-        Err(status) => {
-            let fields = status
-                .get_error_details()
-                .bad_request()
-                .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-                .unwrap_or_default();
-            // Every violation has a description, and none repeats a patient id.
-            if let Some(b) = status.get_error_details().bad_request() {
-                for v in &b.field_violations {
+        Err(status) => refused(name, &status, decoded.as_ref()),
+    };
+    if let Some(request) = decoded {
+        let proto = match client.propose_allocations(request.clone()).await {
+            Ok(response) => {
+                assert_valid(&request, response.get_ref());
+                Outcome::Planned
+            }
+            Err(status) => refused(name, &status, Some(&request)),
+        };
+        assert_eq!(proto, json, "{name}: protobuf and JSON are answered alike");
+    }
+    json
+}
+
+/// The code and field paths of a refusal, checking that every violation is described without
+/// naming a patient (by id, or by echoing any value of a request that does not decode).
+fn refused(name: &str, status: &tonic::Status, request: Option<&pb::ProposeAllocationsRequest>) -> Outcome {
+    let details = status.get_error_details();
+    let violations = details
+        .bad_request()
+        .map(|b| b.field_violations.as_slice())
+        .unwrap_or_default();
+    for v in violations {
+        assert!(
+            !v.description.is_empty(),
+            "{name}: {} has no description",
+            v.field
+        );
+        match request {
+            Some(request) => {
+                for p in &request.patients {
                     assert!(
-                        !v.description.is_empty(),
-                        "{name}: {} has no description",
-                        v.field
+                        p.id.len() < 2 || !v.description.contains(&p.id),
+                        "{name}: a description names a patient id"
                     );
-                    for p in &request.patients {
-                        assert!(
-                            p.id.len() < 2 || !v.description.contains(&p.id),
-                            "{name}: a description names a patient id"
-                        );
-                    }
                 }
             }
-            Outcome::Refused {
-                code: status.code(),
-                fields,
-            }
+            // serde quotes the values it found; a decoding refusal must not repeat them.
+            None => assert!(
+                !v.description.contains(['"', '`', '\'']),
+                "{name}: a decoding refusal quotes the request: {}",
+                v.description
+            ),
         }
+    }
+    Outcome::Refused {
+        code: status.code(),
+        fields: violations.iter().map(|v| v.field.clone()).collect(),
     }
 }
 
 fn expected_outcome(e: &Expected) -> Outcome {
     match (e.code.as_str(), e.parse_error, &e.fields) {
         ("OK", false, None) => Outcome::Planned,
-        ("INVALID_ARGUMENT", true, None) => Outcome::ParseError,
-        ("INVALID_ARGUMENT", false, Some(fields)) => Outcome::Refused {
+        ("INVALID_ARGUMENT", _, Some(fields)) => Outcome::Refused {
             code: Code::InvalidArgument,
             fields: fields.iter().cloned().collect(),
         },
@@ -138,11 +171,12 @@ async fn every_bad_input_is_refused_with_exactly_its_field_paths() {
         .await
         .max_decoding_message_size(64 << 20)
         .max_encoding_message_size(64 << 20);
+    let channel = grpc_json::channel(server.channel_url()).await;
     let mut failures = Vec::new();
     let mut fixed_gaps = Vec::new();
     for (name, bytes, expected) in &cases {
         let want = expected_outcome(expected);
-        let got = send(&mut client, name, bytes).await;
+        let got = send(&mut client, &channel, name, bytes, expected).await;
         match (&expected.known_gap, got == want) {
             (None, true) => {}
             (Some(_), false) => eprintln!("known gap, still open:{}", describe(name, &want, &got)),

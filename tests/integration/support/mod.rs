@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
 pub mod files;
+pub mod grpc_json;
 pub mod oracle;
 mod plan;
 pub use plan::from_response;
