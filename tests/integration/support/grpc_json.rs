@@ -39,8 +39,8 @@ pub async fn call(channel: &Channel, method: &str, json: &[u8]) -> JsonAnswer {
         response
             .headers()
             .get(http::header::CONTENT_TYPE)
-            .map(|v| v.as_bytes()),
-        Some(GRPC_JSON.as_bytes()),
+            .and_then(|v| v.to_str().ok()),
+        Some(GRPC_JSON),
         "a JSON call is answered in JSON"
     );
     let (parts, body) = response.into_parts();
