@@ -307,3 +307,112 @@ fn the_catalogue_is_complete() {
         assert!(erased.contains(path), "no catalogue case reaches {path}");
     }
 }
+
+/// A case of the booking desk's catalogue (`tests/bad_inputs/desk/`): the RPC it is sent to, and
+/// what comes back. `violations` is `ValidateRequest`'s answer: the field paths it lists as data.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeskExpected {
+    rpc: String,
+    code: String,
+    #[serde(default)]
+    fields: Option<Vec<String>>,
+    #[serde(default)]
+    parse_error: bool,
+    #[serde(default)]
+    violations: Option<Vec<String>>,
+    #[serde(default, rename = "note")]
+    _note: Option<String>,
+}
+
+/// Whether `bytes` decode as the request of `rpc`, as the service's JSON decoding reads them.
+fn desk_decodes(rpc: &str, bytes: &[u8]) -> bool {
+    match rpc {
+        "RecommendBackfill" => serde_json::from_slice::<pb::RecommendBackfillRequest>(bytes).is_ok(),
+        "OfferDates" => serde_json::from_slice::<pb::OfferDatesRequest>(bytes).is_ok(),
+        "CheckPlan" => serde_json::from_slice::<pb::CheckPlanRequest>(bytes).is_ok(),
+        "ValidateRequest" => serde_json::from_slice::<pb::ValidateRequestRequest>(bytes).is_ok(),
+        other => panic!("no desk RPC {other}"),
+    }
+}
+
+/// The desk RPCs' bad inputs, each sent as JSON through a real server: refused with its code and
+/// exactly its field paths, or (`ValidateRequest`, and the controls) answered, with the violations
+/// `ValidateRequest` lists as data.
+#[tokio::test]
+async fn every_desk_bad_input_is_refused_with_exactly_its_field_paths() {
+    let dir = catalogue_dir().join("desk");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter_map(|n| n.strip_suffix(".expected.json").map(str::to_string))
+        .collect();
+    names.sort();
+    let server = TestServer::start(ServerOptions::default()).await;
+    let channel = grpc_json::channel(server.channel_url()).await;
+    let mut failures = Vec::new();
+    let mut rpcs = BTreeSet::new();
+    let base_world: pb::ProposeAllocationsRequest =
+        serde_json::from_slice(&std::fs::read(catalogue_dir().join("valid_base.json")).unwrap()).unwrap();
+    for name in &names {
+        let bytes = std::fs::read(dir.join(format!("{name}.json"))).unwrap();
+        let text = std::fs::read_to_string(dir.join(format!("{name}.expected.json"))).unwrap();
+        let expected: DeskExpected =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}.expected.json: {e}"));
+        rpcs.insert(expected.rpc.clone());
+        assert_eq!(
+            !desk_decodes(&expected.rpc, &bytes),
+            expected.parse_error,
+            "{name}: `parse_error` says whether the JSON decodes as a request"
+        );
+        let got = match grpc_json::call(&channel, &expected.rpc, &bytes).await {
+            Ok(answer) if expected.rpc == "ValidateRequest" => {
+                let response: pb::ValidateRequestResponse = serde_json::from_slice(&answer).unwrap();
+                assert_eq!(response.valid, response.violations.is_empty(), "{name}");
+                format!(
+                    "OK violations {:?}",
+                    response
+                        .violations
+                        .iter()
+                        .map(|v| v.field.clone())
+                        .collect::<BTreeSet<_>>()
+                )
+            }
+            Ok(_) => "OK".to_string(),
+            Err(status) => {
+                // Refusals after decoding must not name the base world's patients either.
+                let world = (!expected.parse_error).then_some(&base_world);
+                let refusal = refused(name, &status, world);
+                format!("{refusal:?}")
+            }
+        };
+        let want = match (expected.code.as_str(), &expected.fields, &expected.violations) {
+            ("OK", None, Some(v)) => {
+                format!("OK violations {:?}", v.iter().cloned().collect::<BTreeSet<_>>())
+            }
+            ("OK", None, None) => "OK".to_string(),
+            ("INVALID_ARGUMENT", Some(fields), None) => format!(
+                "{:?}",
+                Outcome::Refused {
+                    code: Code::InvalidArgument,
+                    fields: fields.iter().cloned().collect(),
+                }
+            ),
+            _ => panic!("{name}: malformed expectation {expected:?}"),
+        };
+        if got != want {
+            failures.push(format!("  {name}: expected {want}, got {got}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} desk case(s) differ from their expectation:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    let all: BTreeSet<String> = ["CheckPlan", "OfferDates", "RecommendBackfill", "ValidateRequest"]
+        .map(String::from)
+        .into();
+    assert_eq!(rpcs, all, "every desk RPC has catalogue cases");
+    server.shutdown().await.unwrap();
+}
