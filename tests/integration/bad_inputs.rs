@@ -35,6 +35,12 @@ struct Expected {
     parse_error: bool,
     #[serde(default)]
     known_gap: Option<String>,
+    /// The desk's cases (`desk/`): the RPC the case is sent to.
+    #[serde(default)]
+    rpc: Option<String>,
+    /// `ValidateRequest`'s answer: the field paths it lists as data.
+    #[serde(default)]
+    violations: Option<Vec<String>>,
     /// Free text for people reading the catalogue.
     #[serde(default, rename = "note")]
     _note: Option<String>,
@@ -151,6 +157,10 @@ fn refused(name: &str, status: &tonic::Status, request: Option<&pb::ProposeAlloc
 }
 
 fn expected_outcome(e: &Expected) -> Outcome {
+    assert!(
+        e.rpc.is_none() && e.violations.is_none(),
+        "`rpc` and `violations` belong to the desk's cases: {e:?}"
+    );
     match (e.code.as_str(), e.parse_error, &e.fields) {
         ("OK", false, None) => Outcome::Planned,
         ("INVALID_ARGUMENT", _, Some(fields)) => Outcome::Refused {
@@ -308,23 +318,6 @@ fn the_catalogue_is_complete() {
     }
 }
 
-/// A case of the booking desk's catalogue (`tests/bad_inputs/desk/`): the RPC it is sent to, and
-/// what comes back. `violations` is `ValidateRequest`'s answer: the field paths it lists as data.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeskExpected {
-    rpc: String,
-    code: String,
-    #[serde(default)]
-    fields: Option<Vec<String>>,
-    #[serde(default)]
-    parse_error: bool,
-    #[serde(default)]
-    violations: Option<Vec<String>>,
-    #[serde(default, rename = "note")]
-    _note: Option<String>,
-}
-
 /// Whether `bytes` decode as the request of `rpc`, as the service's JSON decoding reads them.
 fn desk_decodes(rpc: &str, bytes: &[u8]) -> bool {
     match rpc {
@@ -357,16 +350,17 @@ async fn every_desk_bad_input_is_refused_with_exactly_its_field_paths() {
     for name in &names {
         let bytes = std::fs::read(dir.join(format!("{name}.json"))).unwrap();
         let text = std::fs::read_to_string(dir.join(format!("{name}.expected.json"))).unwrap();
-        let expected: DeskExpected =
+        let expected: Expected =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}.expected.json: {e}"));
-        rpcs.insert(expected.rpc.clone());
+        let rpc = expected.rpc.clone().unwrap_or_else(|| panic!("{name}: no `rpc`"));
+        rpcs.insert(rpc.clone());
         assert_eq!(
-            !desk_decodes(&expected.rpc, &bytes),
+            !desk_decodes(&rpc, &bytes),
             expected.parse_error,
             "{name}: `parse_error` says whether the JSON decodes as a request"
         );
-        let got = match grpc_json::call(&channel, &expected.rpc, &bytes).await {
-            Ok(answer) if expected.rpc == "ValidateRequest" => {
+        let got = match grpc_json::call(&channel, &rpc, &bytes).await {
+            Ok(answer) if rpc == "ValidateRequest" => {
                 let response: pb::ValidateRequestResponse = serde_json::from_slice(&answer).unwrap();
                 assert_eq!(response.valid, response.violations.is_empty(), "{name}");
                 format!(

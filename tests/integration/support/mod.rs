@@ -182,6 +182,19 @@ pub async fn loopback() -> (tokio::net::TcpListener, SocketAddr) {
     (listener, addr)
 }
 
+/// A server with default options and a metrics port on a listener bound here, and that port's
+/// address.
+pub async fn with_metrics_port() -> (SocketAddr, TestServer) {
+    let (listener, metrics_addr) = loopback().await;
+    let options = ServerOptions::default();
+    let side = SideListeners {
+        metrics: Some(listener),
+        health: None,
+    };
+    let server = TestServer::start_with_side(options.clone(), default_service(&options), side).await;
+    (metrics_addr, server)
+}
+
 /// The service `server::serve` builds from `options`.
 pub fn default_service(options: &ServerOptions) -> OptimiserService {
     OptimiserService::new(options.service.clone(), Arc::new(Metrics::default()))
