@@ -107,15 +107,18 @@ const MAX_LISTED_BYTES: usize = 8 * 1024;
 /// an unknown override key) are cut and end in `…`.
 pub const MAX_VIOLATION_CHARS: usize = 200;
 
+/// `text` cut to [`MAX_VIOLATION_CHARS`] characters, ending in `…` when cut.
+pub(crate) fn cut_caller_text(text: &str) -> String {
+    match text.char_indices().nth(MAX_VIOLATION_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// The (field, description) pairs a refusal lists and its message. When violations are left
 /// out, the last pair is `("request", "N more violation(s) not listed")`.
 pub fn listed_violations(violations: &[FieldViolation]) -> (Vec<(String, String)>, String) {
-    let cut = |text: &str| -> String {
-        match text.char_indices().nth(MAX_VIOLATION_CHARS) {
-            Some((at, _)) => format!("{}…", &text[..at]),
-            None => text.to_string(),
-        }
-    };
+    let cut = cut_caller_text;
     let mut listed = Vec::new();
     let mut bytes = 0;
     for v in violations {

@@ -1,4 +1,4 @@
-//! The server: the optimiser service behind an optional bearer-token interceptor, with gRPC health,
+//! The server: the optimiser service (protobuf or JSON messages) behind an optional bearer-token interceptor, with gRPC health,
 //! server reflection, message-size limits, optional TLS / mutual TLS, Prometheus metrics on their
 //! own port, and graceful shutdown (health goes NOT_SERVING first, running solves finish within a
 //! grace period).
@@ -15,6 +15,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Status};
 
+use crate::api::grpc_json::{ByContentType, TheatreOptimiserJsonServer};
 use crate::api::metrics::Metrics;
 use crate::api::proto::theatre_optimiser_server::TheatreOptimiserServer;
 use crate::api::proto::FILE_DESCRIPTOR_SET;
@@ -166,9 +167,14 @@ pub async fn serve_with_listeners(
         }
     };
     let stopper = service.clone();
+    let json = TheatreOptimiserJsonServer::new(service.clone())
+        .max_decoding_message_size(options.max_message_bytes)
+        .max_encoding_message_size(options.max_message_bytes);
     let optimiser = TheatreOptimiserServer::new(service)
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
+    // Protobuf and JSON messages (`application/grpc+json`), one service.
+    let optimiser = ByContentType::new(optimiser, json);
     let optimiser = tonic::service::interceptor::InterceptedService::new(optimiser, auth);
     let optimiser = RpcMetrics::new(optimiser, metrics.clone());
     // Every call in a request span, continuing the caller's trace.

@@ -1,11 +1,14 @@
-//! The catalogue of bad inputs in `tests/bad_inputs/`: every case that decodes as a request is sent
-//! through a real server; the others are refused by the client's JSON decoding and never reach it.
+//! The catalogue of bad inputs in `tests/bad_inputs/`: every case's bytes are sent through a real
+//! server as JSON (`application/grpc+json`), and every case that decodes as a request is also sent
+//! as protobuf, with the same answer.
 //!
 //! Each case is a pair: `NAME.json`, a request (possibly malformed), and `NAME.expected.json`:
 //! - `{"code": "INVALID_ARGUMENT", "fields": [...]}`: the server refuses the request and the set of
 //!   `google.rpc.BadRequest` field paths is exactly `fields`;
-//! - `{"code": "INVALID_ARGUMENT", "parse_error": true}`: the JSON does not parse into the proto type
-//!   (the client parses it with serde_json, as any JSON gateway would, and refuses it there);
+//! - with `"parse_error": true` as well: the JSON does not decode into the proto type at all
+//!   (malformed JSON, wrong types, unknown fields or enum names, out-of-range numbers), so only
+//!   the JSON call reaches the server, which refuses it at decoding with the one field path where
+//!   decoding stopped (`request` for the whole message);
 //! - `{"code": "OK"}`: a control case that must be planned, and the plan must pass the checker.
 //!
 //! An expectation may carry `"note": "..."` for readers, and `"known_gap": "..."`: the service does not meet it yet (a validation gap
@@ -20,7 +23,7 @@ use theatre_optimiser::api::server::ServerOptions;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::support::{assert_valid, TestServer};
+use crate::support::{assert_valid, grpc_json, TestServer};
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +35,12 @@ struct Expected {
     parse_error: bool,
     #[serde(default)]
     known_gap: Option<String>,
+    /// The desk's cases (`desk/`): the RPC the case is sent to.
+    #[serde(default)]
+    rpc: Option<String>,
+    /// `ValidateRequest`'s answer: the field paths it lists as data.
+    #[serde(default)]
+    violations: Option<Vec<String>>,
     /// Free text for people reading the catalogue.
     #[serde(default, rename = "note")]
     _note: Option<String>,
@@ -65,62 +74,96 @@ fn cases() -> Vec<(String, Vec<u8>, Expected)> {
         .collect()
 }
 
-/// What happened to one request: parsed or not, and the server's code and field paths.
+/// What happened to one request: the server's code and field paths, or a plan.
 #[derive(Debug, PartialEq)]
 enum Outcome {
-    ParseError,
     Refused { code: Code, fields: BTreeSet<String> },
     Planned,
 }
 
+type Client = pb::theatre_optimiser_client::TheatreOptimiserClient<tonic::transport::Channel>;
+
+/// Sends the case's bytes as JSON, and as protobuf when they decode; both must answer alike.
 async fn send(
-    client: &mut pb::theatre_optimiser_client::TheatreOptimiserClient<tonic::transport::Channel>,
+    client: &mut Client,
+    channel: &tonic::transport::Channel,
     name: &str,
     bytes: &[u8],
+    expected: &Expected,
 ) -> Outcome {
-    let Ok(request) = serde_json::from_slice::<pb::ProposeAllocationsRequest>(bytes) else {
-        return Outcome::ParseError;
-    };
-    match client.propose_allocations(request.clone()).await {
-        Ok(response) => {
-            assert_valid(&request, response.get_ref());
+    let decoded = serde_json::from_slice::<pb::ProposeAllocationsRequest>(bytes).ok();
+    assert_eq!(
+        decoded.is_none(),
+        expected.parse_error,
+        "{name}: `parse_error` says whether the JSON decodes as a request"
+    );
+    let json = match grpc_json::call(channel, "ProposeAllocations", bytes).await {
+        Ok(answer) => {
+            let response: pb::ProposeAllocationsResponse =
+                serde_json::from_slice(&answer).unwrap_or_else(|e| panic!("{name}: the JSON answer: {e}"));
+            assert_valid(decoded.as_ref().expect("a planned request decodes"), &response);
             Outcome::Planned
         }
-        Err(status) => {
-            let fields = status
-                .get_error_details()
-                .bad_request()
-                .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-                .unwrap_or_default();
-            // Every violation has a description, and none repeats a patient id.
-            if let Some(b) = status.get_error_details().bad_request() {
-                for v in &b.field_violations {
+        Err(status) => refused(name, &status, decoded.as_ref()),
+    };
+    if let Some(request) = decoded {
+        let proto = match client.propose_allocations(request.clone()).await {
+            Ok(response) => {
+                assert_valid(&request, response.get_ref());
+                Outcome::Planned
+            }
+            Err(status) => refused(name, &status, Some(&request)),
+        };
+        assert_eq!(proto, json, "{name}: protobuf and JSON are answered alike");
+    }
+    json
+}
+
+/// The code and field paths of a refusal, checking that every violation is described without
+/// naming a patient (by id, or by echoing any value of a request that does not decode).
+fn refused(name: &str, status: &tonic::Status, request: Option<&pb::ProposeAllocationsRequest>) -> Outcome {
+    let details = status.get_error_details();
+    let violations = details
+        .bad_request()
+        .map(|b| b.field_violations.as_slice())
+        .unwrap_or_default();
+    for v in violations {
+        assert!(
+            !v.description.is_empty(),
+            "{name}: {} has no description",
+            v.field
+        );
+        match request {
+            Some(request) => {
+                for p in &request.patients {
                     assert!(
-                        !v.description.is_empty(),
-                        "{name}: {} has no description",
-                        v.field
+                        p.id.len() < 2 || !v.description.contains(&p.id),
+                        "{name}: a description names a patient id"
                     );
-                    for p in &request.patients {
-                        assert!(
-                            p.id.len() < 2 || !v.description.contains(&p.id),
-                            "{name}: a description names a patient id"
-                        );
-                    }
                 }
             }
-            Outcome::Refused {
-                code: status.code(),
-                fields,
-            }
+            // serde quotes the values it found; a decoding refusal must not repeat them.
+            None => assert!(
+                !v.description.contains(['"', '`', '\'']),
+                "{name}: a decoding refusal quotes the request: {}",
+                v.description
+            ),
         }
+    }
+    Outcome::Refused {
+        code: status.code(),
+        fields: violations.iter().map(|v| v.field.clone()).collect(),
     }
 }
 
 fn expected_outcome(e: &Expected) -> Outcome {
+    assert!(
+        e.rpc.is_none() && e.violations.is_none(),
+        "`rpc` and `violations` belong to the desk's cases: {e:?}"
+    );
     match (e.code.as_str(), e.parse_error, &e.fields) {
         ("OK", false, None) => Outcome::Planned,
-        ("INVALID_ARGUMENT", true, None) => Outcome::ParseError,
-        ("INVALID_ARGUMENT", false, Some(fields)) => Outcome::Refused {
+        ("INVALID_ARGUMENT", _, Some(fields)) => Outcome::Refused {
             code: Code::InvalidArgument,
             fields: fields.iter().cloned().collect(),
         },
@@ -138,11 +181,12 @@ async fn every_bad_input_is_refused_with_exactly_its_field_paths() {
         .await
         .max_decoding_message_size(64 << 20)
         .max_encoding_message_size(64 << 20);
+    let channel = grpc_json::channel(server.channel_url()).await;
     let mut failures = Vec::new();
     let mut fixed_gaps = Vec::new();
     for (name, bytes, expected) in &cases {
         let want = expected_outcome(expected);
-        let got = send(&mut client, name, bytes).await;
+        let got = send(&mut client, &channel, name, bytes, expected).await;
         match (&expected.known_gap, got == want) {
             (None, true) => {}
             (Some(_), false) => eprintln!("known gap, still open:{}", describe(name, &want, &got)),
@@ -272,4 +316,97 @@ fn the_catalogue_is_complete() {
     ] {
         assert!(erased.contains(path), "no catalogue case reaches {path}");
     }
+}
+
+/// Whether `bytes` decode as the request of `rpc`, as the service's JSON decoding reads them.
+fn desk_decodes(rpc: &str, bytes: &[u8]) -> bool {
+    match rpc {
+        "RecommendBackfill" => serde_json::from_slice::<pb::RecommendBackfillRequest>(bytes).is_ok(),
+        "OfferDates" => serde_json::from_slice::<pb::OfferDatesRequest>(bytes).is_ok(),
+        "CheckPlan" => serde_json::from_slice::<pb::CheckPlanRequest>(bytes).is_ok(),
+        "ValidateRequest" => serde_json::from_slice::<pb::ValidateRequestRequest>(bytes).is_ok(),
+        other => panic!("no desk RPC {other}"),
+    }
+}
+
+/// The desk RPCs' bad inputs, each sent as JSON through a real server: refused with its code and
+/// exactly its field paths, or (`ValidateRequest`, and the controls) answered, with the violations
+/// `ValidateRequest` lists as data.
+#[tokio::test]
+async fn every_desk_bad_input_is_refused_with_exactly_its_field_paths() {
+    let dir = catalogue_dir().join("desk");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter_map(|n| n.strip_suffix(".expected.json").map(str::to_string))
+        .collect();
+    names.sort();
+    let server = TestServer::start(ServerOptions::default()).await;
+    let channel = grpc_json::channel(server.channel_url()).await;
+    let mut failures = Vec::new();
+    let mut rpcs = BTreeSet::new();
+    let base_world: pb::ProposeAllocationsRequest =
+        serde_json::from_slice(&std::fs::read(catalogue_dir().join("valid_base.json")).unwrap()).unwrap();
+    for name in &names {
+        let bytes = std::fs::read(dir.join(format!("{name}.json"))).unwrap();
+        let text = std::fs::read_to_string(dir.join(format!("{name}.expected.json"))).unwrap();
+        let expected: Expected =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}.expected.json: {e}"));
+        let rpc = expected.rpc.clone().unwrap_or_else(|| panic!("{name}: no `rpc`"));
+        rpcs.insert(rpc.clone());
+        assert_eq!(
+            !desk_decodes(&rpc, &bytes),
+            expected.parse_error,
+            "{name}: `parse_error` says whether the JSON decodes as a request"
+        );
+        let got = match grpc_json::call(&channel, &rpc, &bytes).await {
+            Ok(answer) if rpc == "ValidateRequest" => {
+                let response: pb::ValidateRequestResponse = serde_json::from_slice(&answer).unwrap();
+                assert_eq!(response.valid, response.violations.is_empty(), "{name}");
+                format!(
+                    "OK violations {:?}",
+                    response
+                        .violations
+                        .iter()
+                        .map(|v| v.field.clone())
+                        .collect::<BTreeSet<_>>()
+                )
+            }
+            Ok(_) => "OK".to_string(),
+            Err(status) => {
+                // Refusals after decoding must not name the base world's patients either.
+                let world = (!expected.parse_error).then_some(&base_world);
+                let refusal = refused(name, &status, world);
+                format!("{refusal:?}")
+            }
+        };
+        let want = match (expected.code.as_str(), &expected.fields, &expected.violations) {
+            ("OK", None, Some(v)) => {
+                format!("OK violations {:?}", v.iter().cloned().collect::<BTreeSet<_>>())
+            }
+            ("OK", None, None) => "OK".to_string(),
+            ("INVALID_ARGUMENT", Some(fields), None) => format!(
+                "{:?}",
+                Outcome::Refused {
+                    code: Code::InvalidArgument,
+                    fields: fields.iter().cloned().collect(),
+                }
+            ),
+            _ => panic!("{name}: malformed expectation {expected:?}"),
+        };
+        if got != want {
+            failures.push(format!("  {name}: expected {want}, got {got}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} desk case(s) differ from their expectation:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    let all: BTreeSet<String> = ["CheckPlan", "OfferDates", "RecommendBackfill", "ValidateRequest"]
+        .map(String::from)
+        .into();
+    assert_eq!(rpcs, all, "every desk RPC has catalogue cases");
+    server.shutdown().await.unwrap();
 }

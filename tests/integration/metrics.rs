@@ -17,7 +17,7 @@ use tonic::Code;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer;
 
-use crate::support::{default_service, loopback, sample, wait_until, TestServer};
+use crate::support::{default_service, loopback, sample, wait_until, with_metrics_port, TestServer};
 
 /// One HTTP/1.1 request to the metrics port: status, content type and body.
 pub async fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String, String) {
@@ -36,18 +36,6 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String, S
         .unwrap_or_default();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     (status, content_type, String::from_utf8(body.to_vec()).unwrap())
-}
-
-/// A server with a metrics port on a listener bound here, and that port's address.
-async fn with_metrics() -> (SocketAddr, TestServer) {
-    let (listener, metrics_addr) = loopback().await;
-    let options = ServerOptions::default();
-    let side = SideListeners {
-        metrics: Some(listener),
-        health: None,
-    };
-    let server = TestServer::start_with_side(options.clone(), default_service(&options), side).await;
-    (metrics_addr, server)
 }
 
 /// Waits until the server answers on its main port: its other ports are bound by then.
@@ -79,7 +67,7 @@ async fn the_metrics_port_serves_every_metric_and_a_prometheus_parser_reads_it()
     let subscriber = tracing_subscriber::registry()
         .with(PhaseTimer.with_filter(tracing_subscriber::filter::filter_fn(PhaseTimer::filter)));
     let _scope = tracing::subscriber::set_default(subscriber);
-    let (metrics_addr, server) = with_metrics().await;
+    let (metrics_addr, server) = with_metrics_port().await;
     let mut client = server.client().await;
     let request = sample();
     client.propose_allocations(request.clone()).await.unwrap();
@@ -154,7 +142,7 @@ async fn the_metrics_port_serves_every_metric_and_a_prometheus_parser_reads_it()
 
 #[tokio::test]
 async fn the_metrics_port_answers_get_and_head_on_metrics_only() {
-    let (metrics_addr, server) = with_metrics().await;
+    let (metrics_addr, server) = with_metrics_port().await;
     ready(&server).await;
     let (status, _, body) = http(metrics_addr, "HEAD", "/metrics").await;
     assert_eq!((status, body.as_str()), (200, ""));

@@ -15,7 +15,7 @@ use prost::Message;
 use theatre_optimiser::api::metrics::Metrics;
 use theatre_optimiser::api::proto as pb;
 use theatre_optimiser::api::proto::theatre_optimiser_client::TheatreOptimiserClient;
-use theatre_optimiser::api::server::{ServerOptions, SideListeners};
+use theatre_optimiser::api::server::ServerOptions;
 use theatre_optimiser::api::service::{OptimiserService, Planner, ServiceConfig, MAX_SCENARIOS};
 use theatre_optimiser::api::{self, ProposeError};
 use theatre_optimiser::domain::PlanningRequest;
@@ -26,9 +26,7 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_types::StatusExt;
 
-use crate::support::{
-    assert_valid, default_service, loopback, sample, trust_request, wait_until, TestServer,
-};
+use crate::support::{assert_valid, sample, trust_request, wait_until, with_metrics_port, TestServer};
 
 pub(crate) const SERVICE_NAME: &str = "theatre.optimiser.v1.TheatreOptimiser";
 pub(crate) const BIG: usize = 64 * 1024 * 1024;
@@ -174,13 +172,7 @@ async fn a_solve_that_overruns_the_deadline_answers_deadline_exceeded_and_is_sto
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_goes_away_stops_its_solve() {
-    let (listener, metrics_addr) = loopback().await;
-    let options = ServerOptions::default();
-    let side = SideListeners {
-        metrics: Some(listener),
-        health: None,
-    };
-    let server = TestServer::start_with_side(options.clone(), default_service(&options), side).await;
+    let (metrics_addr, server) = with_metrics_port().await;
     let mut client = client(&server).await;
     let call = tokio::spawn(async move { client.propose_allocations(trust_request(60.0)).await });
     assert!(

@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
 pub mod files;
+pub mod grpc_json;
 pub mod oracle;
 mod plan;
 pub use plan::from_response;
@@ -179,6 +180,19 @@ pub async fn loopback() -> (tokio::net::TcpListener, SocketAddr) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     (listener, addr)
+}
+
+/// A server with default options and a metrics port on a listener bound here, and that port's
+/// address.
+pub async fn with_metrics_port() -> (SocketAddr, TestServer) {
+    let (listener, metrics_addr) = loopback().await;
+    let options = ServerOptions::default();
+    let side = SideListeners {
+        metrics: Some(listener),
+        health: None,
+    };
+    let server = TestServer::start_with_side(options.clone(), default_service(&options), side).await;
+    (metrics_addr, server)
 }
 
 /// The service `server::serve` builds from `options`.
