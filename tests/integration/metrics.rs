@@ -60,10 +60,41 @@ fn value(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<f64> 
         })
 }
 
+/// Set in the child process that runs the metrics test alone.
+const ALONE: &str = "THEATRE_METRICS_TEST_ALONE";
+
+/// Runs alone, in a child process of this test binary. The phase timer is a tracing layer, and
+/// tracing caches per call site whether any subscriber listens: when other tests' threads reach
+/// the same call sites at the same moment, that cache can leave the phase spans unseen here.
+#[test]
+fn the_metrics_port_serves_every_metric_and_a_prometheus_parser_reads_it() {
+    const NAME: &str = "metrics::the_metrics_port_serves_every_metric_and_a_prometheus_parser_reads_it";
+    if std::env::var_os(ALONE).is_some() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        return runtime.block_on(every_metric_read_back());
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", NAME, "--test-threads=1", "--nocapture"])
+        .env(ALONE, "1")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "the test alone failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("1 passed"),
+        "the test did not run alone:\n{stdout}"
+    );
+}
+
 /// Runs on one thread so that the phase timer, installed for this test only, sees the solve
 /// (the service hands its solve thread the handler's subscriber).
-#[tokio::test(flavor = "current_thread")]
-async fn the_metrics_port_serves_every_metric_and_a_prometheus_parser_reads_it() {
+async fn every_metric_read_back() {
     let subscriber = tracing_subscriber::registry()
         .with(PhaseTimer.with_filter(tracing_subscriber::filter::filter_fn(PhaseTimer::filter)));
     let _scope = tracing::subscriber::set_default(subscriber);
