@@ -1,8 +1,8 @@
 //! The independent plan checker: re-derives every hard rule from the raw request fields and the
 //! policy numbers, and reports each way a plan breaks them, one file per concern:
 //! `conservation` (every patient exactly once), `eligibility` (the case rules), `lists` (capacity,
-//! times, order), `bookings` (pinned bookings and moves), `windows` (the age-window counts) and
-//! `facts` (ages, phases, capacity worked out again).
+//! times, order), `bookings` (pinned bookings and moves), `windows` (the age-window counts),
+//! `hubs` (the right-place counts and reasons) and `facts` (ages, phases, capacity worked out again).
 //!
 //! It deliberately shares no code with the planners: nothing from `rules` or `planning`, and none
 //! of the helper methods of [`PlanningRequest`]. Ages, phases, pinned bookings, list capacity,
@@ -17,6 +17,7 @@ mod bookings;
 mod conservation;
 mod eligibility;
 mod facts;
+mod hubs;
 mod lists;
 mod windows;
 
@@ -72,6 +73,7 @@ pub fn check(req: &PlanningRequest, plan: &Plan) -> Vec<Violation> {
     c.pinned();
     c.moves();
     c.age_windows();
+    c.right_place();
     c.out
 }
 

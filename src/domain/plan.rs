@@ -99,6 +99,37 @@ pub struct CasePlan {
     pub minutes: u32,
     /// The patient was already booked on this list.
     pub existing: bool,
+    /// Why a case that needs no specialist centre is on a list at one, when the family accepts a
+    /// non-specialist site (`None` for every other case).
+    pub hub_reason: Option<HubReason>,
+}
+
+/// Why a case that could be done locally is booked at a specialist centre.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HubReason {
+    /// No list at a non-specialist site the family accepts, that the child may go on, has room
+    /// for the case in this plan.
+    NoLocalCapacity,
+    /// A local list has room, but the hub list is worth more under the objective (an earlier date,
+    /// before the due date) by more than the hub cost.
+    HubBetterValue,
+}
+
+impl HubReason {
+    /// The stable code used in responses.
+    pub fn code(self) -> &'static str {
+        match self {
+            HubReason::NoLocalCapacity => "no_local_capacity",
+            HubReason::HubBetterValue => "hub_better_value",
+        }
+    }
+
+    /// The reason of a stable code, if it names one.
+    pub fn from_code(code: &str) -> Option<HubReason> {
+        [HubReason::NoLocalCapacity, HubReason::HubBetterValue]
+            .into_iter()
+            .find(|h| h.code() == code)
+    }
 }
 
 /// One list of the plan.
@@ -164,6 +195,16 @@ pub struct Kpis {
     pub age_window_booked_past: u32,
     /// Children left unbooked with their procedure's age window closing inside the horizon.
     pub age_window_left_past: u32,
+    /// Booked cases that need no specialist centre, of children whose family accepts a
+    /// non-specialist site (right procedure, right place).
+    pub non_complex_booked: u32,
+    /// Of them, cases booked at a specialist centre.
+    pub non_complex_at_hubs: u32,
+    /// Minutes of pool cases booked at specialist centres.
+    pub hub_minutes: u32,
+    /// Of them, minutes of children who need a specialist centre (complex cases, infants under the
+    /// specialist age, ex-premature infants at risk).
+    pub hub_minutes_complex: u32,
     pub utilisation: f64,
     pub utilisation_by_site: Vec<SiteUtilisation>,
     pub lists_on_target: u32,

@@ -139,6 +139,9 @@ pub struct ObjectiveWeights {
     #[serde(rename = "move")]
     pub move_: f64,
     pub under_utilisation: f64,
+    /// Cost per case that needs no specialist centre booked at one when the family accepts a
+    /// non-specialist site (right procedure, right place).
+    pub hub_non_complex: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -383,6 +386,7 @@ impl Policy {
             ("objective.breach", o.breach),
             ("objective.move", o.move_),
             ("objective.under_utilisation", o.under_utilisation),
+            ("objective.hub_non_complex", o.hub_non_complex),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return out(key, "must be a non-negative number");

@@ -44,11 +44,15 @@ pub enum RuleCode {
     /// The plan's count of children booked past, or left past, their procedure's age window
     /// agrees with the request (judged only by the plan checker).
     AgeWindow,
+    /// Right procedure, right place: the plan's counts of cases at specialist centres that need
+    /// none, and of hub minutes taken by children who need one, agree with the request, and a hub
+    /// booking explained by no local capacity has none (judged only by the plan checker).
+    RightPlace,
 }
 
 impl RuleCode {
     /// Every rule, for reading codes back.
-    pub const ALL: [RuleCode; 25] = [
+    pub const ALL: [RuleCode; 26] = [
         RuleCode::SessionReleased,
         RuleCode::SpecialtyMismatch,
         RuleCode::SurgeonMismatch,
@@ -74,6 +78,7 @@ impl RuleCode {
         RuleCode::Moves,
         RuleCode::ConflictUnreported,
         RuleCode::AgeWindow,
+        RuleCode::RightPlace,
     ];
 
     /// The stable code used in responses and logs.
@@ -104,6 +109,7 @@ impl RuleCode {
             RuleCode::Moves => "moves",
             RuleCode::ConflictUnreported => "conflict_unreported",
             RuleCode::AgeWindow => "age_window",
+            RuleCode::RightPlace => "right_place",
         }
     }
 
@@ -144,6 +150,9 @@ impl RuleCode {
             RuleCode::ConflictUnreported => "a pinned booking that breaks a rule is reported as a conflict",
             RuleCode::AgeWindow => {
                 "children booked past, or left past, their procedure's age window are counted as such"
+            }
+            RuleCode::RightPlace => {
+                "cases at specialist centres that need none are counted and explained as such"
             }
         }
     }

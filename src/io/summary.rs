@@ -64,14 +64,18 @@ pub fn text(plan: &pb::ProposeAllocationsResponse) -> String {
         for c in &s.cases {
             let _ = writeln!(
                 out,
-                "  {}. {}-{}  {:<10} {}  {}{}",
+                "  {}. {}-{}  {:<10} {}  {}{}{}",
                 c.position,
                 c.start_time,
                 c.end_time,
                 c.patient_id,
                 priority_name(c.priority),
                 c.procedure,
-                if c.existing { "  (already booked)" } else { "" }
+                if c.existing { "  (already booked)" } else { "" },
+                match c.hub_reason.as_str() {
+                    "" => String::new(),
+                    code => format!("  (needs no specialist centre: {code})"),
+                }
             );
         }
     }
@@ -111,6 +115,11 @@ pub fn text(plan: &pb::ProposeAllocationsResponse) -> String {
             k.over_52_weeks_left,
             k.moves,
             k.release_candidates
+        );
+        let _ = writeln!(
+            out,
+            "  right place: {} of {} cases that need no specialist centre booked at one; {} of {} hub minutes used by children who need one",
+            k.non_complex_at_hubs, k.non_complex_booked, k.hub_minutes_complex, k.hub_minutes
         );
     }
     if let Some(s) = &plan.solver {

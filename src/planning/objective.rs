@@ -6,13 +6,17 @@
 //!       − breach · #(patients booked after, or left unbooked with, a due date inside the horizon)
 //!       − Σ lists with cases list_penalty(s)
 //!       − move · #(OFFERED bookings moved or dropped)
+//!       − hub_non_complex · #(cases that need no specialist centre booked at one, when the
+//!                             family accepts a non-specialist site)
 //!
 //! list_penalty(s) = shortfall · max(0, target − cases) + under_utilisation · max(0, floor − reserved − touch)
 
 use crate::domain::{PatientIx, PlanningRequest, SessionIx};
+use crate::rules;
 
 /// The value of booking `p` on `s`, before list-level terms; includes the breach cost when the
-/// list is after the patient's due date.
+/// list is after the patient's due date, and the hub cost when a case that could be done locally
+/// is booked at a specialist centre.
 pub fn booking_value(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> f64 {
     let o = &req.policy.objective;
     let weight = req.policy.priority.rule(req.patients[p].priority).weight;
@@ -22,7 +26,12 @@ pub fn booking_value(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> f64 {
         Some(due) if req.sessions[s].date > due => o.breach,
         _ => 0.0,
     };
-    weight * wait * early - late
+    let hub = if rules::local_case_at_hub(req, p, s) {
+        o.hub_non_complex
+    } else {
+        0.0
+    };
+    weight * wait * early - late - hub
 }
 
 /// The cost of leaving `p` unbooked: a breach when its due date falls inside the horizon.

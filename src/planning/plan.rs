@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 
 use crate::domain::plan::{
-    CasePlan, Conflict, Kpis, ListPlan, Move, Plan, PlanStatus, PriorityCount, SiteUtilisation, SolverStats,
-    Unallocated,
+    CasePlan, Conflict, HubReason, Kpis, ListPlan, Move, Plan, PlanStatus, PriorityCount, SiteUtilisation,
+    SolverStats, Unallocated,
 };
 use crate::domain::{PatientIx, PlannerKind, PlanningRequest, Priority, RuleCode, SessionIx};
 use crate::planning::objective;
@@ -25,7 +25,8 @@ impl Plan {
     ) -> Plan {
         let _span = tracing::debug_span!("plan_build").entered();
         stats.objective = objective::evaluate(req, &assignment);
-        let lists = build_lists(req, &assignment);
+        let mut lists = build_lists(req, &assignment);
+        explain_hub_cases(req, &assignment, &mut lists);
         let unallocated = explain_unallocated(req, &assignment);
         let moves: Vec<Move> = req
             .bookings
@@ -107,6 +108,7 @@ pub fn timed_list(req: &PlanningRequest, s: SessionIx, ordered: &[PatientIx]) ->
                 end: clock,
                 minutes,
                 existing,
+                hub_reason: None,
             }
         })
         .collect();
@@ -120,6 +122,37 @@ pub fn timed_list(req: &PlanningRequest, s: SessionIx, ordered: &[PatientIx]) ->
         booked_minutes,
         utilisation,
         cases_target: req.cases_target(s),
+    }
+}
+
+/// Explains every case that could be done locally and is booked at a specialist centre: no list
+/// at a non-specialist site that the child may go on has room for it in this plan, or one has and
+/// the hub list is worth more.
+fn explain_hub_cases(req: &PlanningRequest, assignment: &[Option<SessionIx>], lists: &mut [ListPlan]) {
+    let mut used = vec![0i64; req.sessions.len()];
+    for (p, s) in assignment.iter().enumerate() {
+        if let Some(s) = s {
+            used[*s] += req.case_load(p);
+        }
+    }
+    for list in lists.iter_mut() {
+        let s = list.session;
+        for case in &mut list.cases {
+            let p = case.patient;
+            if !rules::local_case_at_hub(req, p, s) {
+                continue;
+            }
+            let room = (0..req.sessions.len()).any(|l| {
+                !req.sites[req.sessions[l].site].specialist_centre
+                    && req.case_capacity(l) - used[l] >= req.case_load(p)
+                    && rules::eligible(req, p, l)
+            });
+            case.hub_reason = Some(if room {
+                HubReason::HubBetterValue
+            } else {
+                HubReason::NoLocalCapacity
+            });
+        }
     }
 }
 
@@ -228,6 +261,20 @@ fn kpis(req: &PlanningRequest, assignment: &[Option<SessionIx>], lists: &[ListPl
             (Some(closes), Some(s)) => k.age_window_booked_past += u32::from(req.sessions[*s].date > closes),
             (Some(closes), None) => k.age_window_left_past += u32::from(closes <= horizon_end),
             (None, _) => {}
+        }
+        if let Some(s) = *s {
+            let at_hub = req.sites[req.sessions[s].site].specialist_centre;
+            let needs_hub = rules::needs_specialist_centre(req, p, s);
+            if at_hub {
+                k.hub_minutes += req.patients[p].minutes;
+                if needs_hub {
+                    k.hub_minutes_complex += req.patients[p].minutes;
+                }
+            }
+            if !needs_hub && rules::accepts_local_site(req, p) {
+                k.non_complex_booked += 1;
+                k.non_complex_at_hubs += u32::from(at_hub);
+            }
         }
         let (o18, o52) = (req.waited_over(p, 18), req.waited_over(p, 52));
         if s.is_some() {

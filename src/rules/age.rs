@@ -69,16 +69,21 @@ pub fn paediatric_anaesthetist(req: &PlanningRequest, p: PatientIx, s: SessionIx
 /// under its threshold (preterm: 60 weeks, term-born: 44, configurable) goes only on a list at a
 /// specialist centre with a paediatric anaesthetist.
 pub fn ex_premature(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> Verdict {
-    let (Some(gestation), Some(pca_days)) = (req.patients[p].gestation_weeks, req.post_conception_days(p, s))
-    else {
-        return Ok(());
-    };
-    let until_days = i64::from(req.policy.ex_premature.at_risk_until_weeks(gestation)) * 7;
     let session = &req.sessions[s];
     let watched = req.sites[session.site].specialist_centre && session.paediatric_anaesthetist;
-    if pca_days < until_days && !watched {
+    if apnoea_risk(req, p, s) && !watched {
         Err(RuleCode::ExPrematureInfant)
     } else {
         Ok(())
     }
+}
+
+/// An infant with a gestation on record whose post-conception age on the list's date is under its
+/// threshold: at risk of apnoea after an anaesthetic.
+pub fn apnoea_risk(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> bool {
+    let (Some(gestation), Some(pca_days)) = (req.patients[p].gestation_weeks, req.post_conception_days(p, s))
+    else {
+        return false;
+    };
+    pca_days < i64::from(req.policy.ex_premature.at_risk_until_weeks(gestation)) * 7
 }

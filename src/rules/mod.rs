@@ -11,10 +11,12 @@ mod phase;
 mod site;
 mod specialty;
 
-pub use age::{adult_list, age_band, ex_premature, paediatric_anaesthetist, paediatric_list, specialist_age};
+pub use age::{
+    adult_list, age_band, apnoea_risk, ex_premature, paediatric_anaesthetist, paediatric_list, specialist_age,
+};
 pub use order::{list_order, OrderKey};
 pub use phase::{locked_list, preop_ready, released, unavailable};
-pub use site::{accepted_site, complex_case};
+pub use site::{accepted_site, accepts_local_site, complex_case, local_case_at_hub, needs_specialist_centre};
 pub use specialty::{ebi, hvlc_group, specialty, surgeon};
 
 use crate::domain::{PatientIx, PlanningRequest, RuleCode, SessionIx};

@@ -17,6 +17,7 @@ pub mod oracle;
 mod planning;
 mod properties;
 mod report;
+mod right_place;
 mod security;
 mod serve_settings;
 mod service;

@@ -55,6 +55,7 @@ pub fn session_plan(req: &PlanningRequest, l: &ListPlan) -> pb::SessionPlan {
                 existing: c.existing,
                 priority: priority(req.patients[c.patient].priority) as i32,
                 procedure: req.patients[c.patient].procedure.clone(),
+                hub_reason: c.hub_reason.map(|h| h.code().to_string()).unwrap_or_default(),
             })
             .collect(),
         booked_minutes: l.booked_minutes as i32,
@@ -130,6 +131,10 @@ pub fn to_response(req: &PlanningRequest, plan: &Plan) -> pb::ProposeAllocations
             release_candidates: k.release_candidates as i32,
             age_window_booked_past: k.age_window_booked_past as i32,
             age_window_left_past: k.age_window_left_past as i32,
+            non_complex_booked: k.non_complex_booked as i32,
+            non_complex_at_hubs: k.non_complex_at_hubs as i32,
+            hub_minutes: k.hub_minutes as i32,
+            hub_minutes_complex: k.hub_minutes_complex as i32,
         }),
         solver: Some(pb::SolverStats {
             objective: round6(s.objective),

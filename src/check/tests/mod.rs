@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use super::facts::{is_locked, procedure_groups};
 use super::*;
-use crate::domain::plan::{Conflict, ListPlan, Move, Plan, Unallocated};
+use crate::domain::plan::{Conflict, HubReason, ListPlan, Move, Plan, Unallocated};
 use crate::domain::PlannerKind;
 use plant::*;
 use sample::sample_request;
@@ -141,7 +141,7 @@ fn ex_premature_infant() {
     // A booked child on a list without a paediatric anaesthetist, or away from a specialist
     // centre, older than the other age rules look at: on record as born at 24 weeks, under a
     // threshold raised so that its age is under it, it may not be there.
-    let (mut req, plan) = baseline();
+    let (mut req, mut plan) = baseline();
     let at_risk = |req: &PlanningRequest, s: SessionIx| {
         let session = &req.sessions[s];
         !(req.sites[session.site].specialist_centre && session.paediatric_anaesthetist)
@@ -161,12 +161,51 @@ fn ex_premature_infant() {
     assert!(check(&req, &plan).is_empty());
     req.patients[p].gestation_weeks = Some(24);
     req.policy.ex_premature.preterm_until_post_conception_weeks = 1000;
+    // The child now needs a specialist centre: the plan's right-place counts follow.
+    recount(&req, &mut plan);
     assert_only(&check(&req, &plan), RuleCode::ExPrematureInfant);
     let v = check(&req, &plan);
     assert_eq!((v[0].patient, v[0].session), (Some(p), Some(s)));
     // Born at term, the term threshold (44 weeks) is long past: the plan stands.
     req.patients[p].gestation_weeks = Some(40);
+    recount(&req, &mut plan);
     assert!(check(&req, &plan).is_empty());
+}
+
+#[test]
+fn right_place() {
+    let (mut req, plan) = baseline();
+    assert!(check(&req, &plan).is_empty());
+    // Counts that disagree with the request.
+    let mut miscounted = plan.clone();
+    miscounted.kpis.non_complex_at_hubs += 1;
+    assert_only(&check(&req, &miscounted), RuleCode::RightPlace);
+    let mut miscounted = plan.clone();
+    miscounted.kpis.hub_minutes_complex += 5;
+    assert_only(&check(&req, &miscounted), RuleCode::RightPlace);
+    // A hub case that a local list with room could take, said to have no local room.
+    let mut false_reason = plan.clone();
+    let case = false_reason
+        .lists
+        .iter_mut()
+        .flat_map(|l| l.cases.iter_mut())
+        .find(|c| c.hub_reason == Some(HubReason::HubBetterValue))
+        .expect("the sample books a case at a hub that a local list has room for");
+    case.hub_reason = Some(HubReason::NoLocalCapacity);
+    let p = case.patient;
+    let v = check(&req, &false_reason);
+    assert_only(&v, RuleCode::RightPlace);
+    assert_eq!(v[0].patient, Some(p));
+    // The same case with its list's local alternative gone: the reason holds.
+    let s = where_is(&plan, p).expect("booked");
+    for l in 0..req.sessions.len() {
+        if l != s && !req.sites[req.sessions[l].site].specialist_centre {
+            req.sessions[l].released = true;
+        }
+    }
+    assert!(!check(&req, &false_reason)
+        .iter()
+        .any(|v| v.rule == RuleCode::RightPlace && v.patient == Some(p)));
 }
 
 #[test]

@@ -103,6 +103,7 @@ pub(super) fn reassign(req: &PlanningRequest, plan: &mut Plan, assignment: Vec<O
                 end: NaiveTime::MIN,
                 minutes: 0,
                 existing: req.bookings.iter().any(|b| b.patient == p && b.session == s),
+                hub_reason: None,
             })
             .collect();
         retime(req, list);
@@ -128,6 +129,32 @@ pub(super) fn reassign(req: &PlanningRequest, plan: &mut Plan, assignment: Vec<O
         })
         .collect();
     plan.assignment = assignment;
+    recount(req, plan);
+}
+
+/// Sets the right-place counts and hub reasons as the planner would for the plan's assignment
+/// (after a planted edit of the plan or of the request changed them).
+pub(super) fn recount(req: &PlanningRequest, plan: &mut Plan) {
+    let fresh = Plan::build(
+        req,
+        plan.assignment.clone(),
+        plan.status,
+        plan.planner,
+        plan.stats.clone(),
+    );
+    let k = &mut plan.kpis;
+    (k.non_complex_booked, k.non_complex_at_hubs) =
+        (fresh.kpis.non_complex_booked, fresh.kpis.non_complex_at_hubs);
+    (k.hub_minutes, k.hub_minutes_complex) = (fresh.kpis.hub_minutes, fresh.kpis.hub_minutes_complex);
+    for (list, built) in plan.lists.iter_mut().zip(&fresh.lists) {
+        for case in &mut list.cases {
+            case.hub_reason = built
+                .cases
+                .iter()
+                .find(|c| c.patient == case.patient)
+                .and_then(|c| c.hub_reason);
+        }
+    }
 }
 
 /// Puts patient `p` on list `s` (or unallocates it), keeping the rest of the plan consistent.

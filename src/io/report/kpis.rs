@@ -115,6 +115,25 @@ pub(super) fn kpi_rows(plan: &pb::ProposeAllocationsResponse) -> Vec<KpiRow> {
         Fmt::Count,
         Better::Lower,
     );
+    let share = |part: i32, whole: i32| {
+        if whole > 0 {
+            f64::from(part) / f64::from(whole)
+        } else {
+            0.0
+        }
+    };
+    num(
+        "Cases needing no specialist centre booked at one".into(),
+        share(k.non_complex_at_hubs, k.non_complex_booked),
+        Fmt::Percent(1),
+        Better::Lower,
+    );
+    num(
+        "Specialist-centre minutes used by children who need one".into(),
+        share(k.hub_minutes_complex, k.hub_minutes),
+        Fmt::Percent(1),
+        Better::Higher,
+    );
     num(
         "Utilisation (lists with cases)".into(),
         k.utilisation,

@@ -118,14 +118,14 @@ pub(super) fn cases_table(out: &mut String, plan: &pb::ProposeAllocationsRespons
     }
     out.push_str(
         "<table class=\"cases\">\n<thead><tr><th>date</th><th>site</th><th>theatre</th><th class=\"num\">#</th><th>time</th>\
-         <th>patient</th><th>priority</th><th>procedure</th><th class=\"num\">min</th><th>already booked</th></tr></thead>\n<tbody>\n",
+         <th>patient</th><th>priority</th><th>procedure</th><th class=\"num\">min</th><th>already booked</th><th>at a specialist centre</th></tr></thead>\n<tbody>\n",
     );
     for s in sorted_sessions(plan) {
         for c in &s.cases {
             let _ = writeln!(
                 out,
                 "<tr><td class=\"nowrap\">{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"nowrap\">{}-{}</td><td class=\"nowrap\">{}</td><td>{}</td><td>{}</td>\
-                 <td class=\"num\">{}</td><td>{}</td></tr>",
+                 <td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&long_date(&s.date)),
                 escape(&s.site_id),
                 escape(&s.theatre),
@@ -136,11 +136,21 @@ pub(super) fn cases_table(out: &mut String, plan: &pb::ProposeAllocationsRespons
                 priority_label(c.priority),
                 escape(&c.procedure),
                 c.minutes,
-                if c.existing { "yes" } else { "" }
+                if c.existing { "yes" } else { "" },
+                hub_note(&c.hub_reason)
             );
         }
     }
     out.push_str("</tbody>\n</table>\n");
+}
+
+/// Why a case that needs no specialist centre is at one, in words (empty for every other case).
+fn hub_note(code: &str) -> &'static str {
+    match code {
+        "no_local_capacity" => "needs none; no local list had room",
+        "hub_better_value" => "needs none; sooner here than on a local list with room",
+        _ => "",
+    }
 }
 
 pub(super) fn unallocated(out: &mut String, plan: &pb::ProposeAllocationsResponse, heading: &str) {

@@ -13,6 +13,7 @@ fn case(id: &str, position: i32, start: &str, end: &str, priority: pb::Priority)
         existing: position == 1,
         priority: priority as i32,
         procedure: "F34.1".into(),
+        hub_reason: String::new(),
     }
 }
 
@@ -172,6 +173,23 @@ fn the_target_and_the_phases_come_from_the_plan_s_policy() {
     assert!(html.contains("Utilisation target 85%"));
     assert!(html.contains("within 2 weeks: existing bookings stay"));
     assert!(html.contains("4 to 6 weeks ahead"));
+}
+
+#[test]
+fn the_right_place_shares_and_reasons_are_shown() {
+    let mut p = plan();
+    let k = p.kpis.as_mut().unwrap();
+    (k.non_complex_booked, k.non_complex_at_hubs) = (8, 2);
+    (k.hub_minutes, k.hub_minutes_complex) = (400, 300);
+    p.sessions[0].cases[0].hub_reason = "no_local_capacity".into();
+    let html = html(&p, None, "Week");
+    let row = |label: &str| {
+        let at = html.find(label).unwrap_or_else(|| panic!("no row {label}"));
+        html[at..].split("</tr>").next().unwrap().to_string()
+    };
+    assert!(row("Cases needing no specialist centre booked at one").contains(">25.0%<"));
+    assert!(row("Specialist-centre minutes used by children who need one").contains(">75.0%<"));
+    assert_eq!(html.matches("no local list had room").count(), 1);
 }
 
 #[test]

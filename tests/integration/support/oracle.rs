@@ -110,6 +110,41 @@ impl Instance {
             names
         };
 
+        // Ex-premature infants: gestation plus age since birth, in days, at the list, under its
+        // threshold.
+        let apnoea = |p: usize, s: usize| -> bool {
+            let patient = &r.patients[p];
+            let age = patient.age_months.max(0) as u32 + whole_months(planning, date(&sessions[s].date));
+            patient.gestation_weeks.is_some_and(|g| {
+                let since_birth = match patient.age_days {
+                    Some(d) => i64::from(d) + ahead[s].max(0),
+                    None => i64::from(age) * 487 / 16,
+                };
+                let x = &policy.ex_premature;
+                let until = if (g as u32) < x.preterm_under_gestation_weeks {
+                    x.preterm_until_post_conception_weeks
+                } else {
+                    x.term_until_post_conception_weeks
+                };
+                i64::from(g) * 7 + since_birth < i64::from(until) * 7
+            })
+        };
+        // A case that needs no specialist centre, at one, of a family that accepts another site.
+        let local_at_hub = |p: usize, s: usize| -> bool {
+            let patient = &r.patients[p];
+            let age = patient.age_months.max(0) as u32 + whole_months(planning, date(&sessions[s].date));
+            let needs = patient.complex || age < policy.age.specialist_centre_under_months || apnoea(p, s);
+            let accepts_local = if patient.accepted_site_ids.is_empty() {
+                specialist.values().any(|&x| !x)
+            } else {
+                patient
+                    .accepted_site_ids
+                    .iter()
+                    .any(|id| specialist.get(id.as_str()) == Some(&false))
+            };
+            specialist[sessions[s].site_id.as_str()] && !needs && accepts_local
+        };
+
         // May patient `p` be on list `s`? `new`: it does not already hold a booking there.
         let allowed = |p: usize, s: usize, new: bool| -> bool {
             let patient = &r.patients[p];
@@ -156,20 +191,8 @@ impl Instance {
                     .iter()
                     .any(|u| date(&u.from) <= session_date && session_date <= date(&u.to))
                 && (!needs_ebi || patient.ebi_approved)
-                && !(patient.gestation_weeks.is_some_and(|g| {
-                    // Ex-premature infants: gestation plus age since birth, in days, at the list.
-                    let since_birth = match patient.age_days {
-                        Some(d) => i64::from(d) + ahead[s].max(0),
-                        None => i64::from(age) * 487 / 16,
-                    };
-                    let x = &policy.ex_premature;
-                    let until = if (g as u32) < x.preterm_under_gestation_weeks {
-                        x.preterm_until_post_conception_weeks
-                    } else {
-                        x.term_until_post_conception_weeks
-                    };
-                    i64::from(g) * 7 + since_birth < i64::from(until) * 7
-                }) && !(specialist[session.site_id.as_str()] && session.paediatric_anaesthetist))
+                && !(apnoea(p, s)
+                    && !(specialist[session.site_id.as_str()] && session.paediatric_anaesthetist))
         };
 
         let mut options = Vec::new();
@@ -248,6 +271,11 @@ impl Instance {
                             * (1.0 + waited / o.wait_scale_weeks)
                             * (1.0 - o.earliness * ahead[s] as f64 / horizon as f64)
                             - if late { o.breach } else { 0.0 }
+                            - if local_at_hub(p, s) {
+                                o.hub_non_complex
+                            } else {
+                                0.0
+                            }
                     })
                     .collect()
             })

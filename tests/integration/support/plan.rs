@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use theatre_optimiser::api::proto as pb;
 use theatre_optimiser::domain::plan::{
-    CasePlan, Conflict, Kpis, ListPlan, Move, Plan, PlanStatus, SolverStats, StopReason, Unallocated,
+    CasePlan, Conflict, HubReason, Kpis, ListPlan, Move, Plan, PlanStatus, SolverStats, StopReason,
+    Unallocated,
 };
 use theatre_optimiser::domain::{PlannerKind, PlanningRequest, RuleCode};
 
@@ -45,6 +46,12 @@ pub fn from_response(req: &PlanningRequest, r: &pb::ProposeAllocationsResponse) 
     let time = |t: &str| chrono::NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| Unreadable::MalformedTime);
     let reason =
         |code: &str| RuleCode::from_code(code).ok_or_else(|| Unreadable::UnknownReason(code.to_string()));
+    let hub_reason = |code: &str| match code {
+        "" => Ok(None),
+        _ => HubReason::from_code(code)
+            .map(Some)
+            .ok_or_else(|| Unreadable::UnknownReason(code.to_string())),
+    };
     let mut assignment = vec![None; req.patients.len()];
     let mut lists = Vec::with_capacity(r.sessions.len());
     for sp in &r.sessions {
@@ -59,6 +66,7 @@ pub fn from_response(req: &PlanningRequest, r: &pb::ProposeAllocationsResponse) 
                 end: time(&c.end_time)?,
                 minutes: c.minutes.max(0) as u32,
                 existing: c.existing,
+                hub_reason: hub_reason(&c.hub_reason)?,
             });
         }
         lists.push(ListPlan {
@@ -168,6 +176,10 @@ pub fn from_response(req: &PlanningRequest, r: &pb::ProposeAllocationsResponse) 
         kpis: Kpis {
             age_window_booked_past: k.age_window_booked_past.max(0) as u32,
             age_window_left_past: k.age_window_left_past.max(0) as u32,
+            non_complex_booked: k.non_complex_booked.max(0) as u32,
+            non_complex_at_hubs: k.non_complex_at_hubs.max(0) as u32,
+            hub_minutes: k.hub_minutes.max(0) as u32,
+            hub_minutes_complex: k.hub_minutes_complex.max(0) as u32,
             ..Kpis::default()
         },
         stats,
