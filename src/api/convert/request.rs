@@ -7,7 +7,7 @@ use chrono::NaiveTime;
 
 use super::policy::convert_policy;
 use super::violations::{
-    enum_value, is_opcs, parse_time, InvalidRequest, Violations, MAX_AGE_MONTHS, MAX_DAYS_AHEAD,
+    enum_value, is_opcs, parse_time, At, InvalidRequest, Violations, MAX_AGE_MONTHS, MAX_DAYS_AHEAD,
 };
 use crate::api::proto as pb;
 use crate::domain::policy::Policy;
@@ -35,7 +35,7 @@ impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {
         } = request;
         let mut v = Violations::default();
 
-        let planning_date = v.date("planning_date".into(), &planning_date);
+        let planning_date = v.date("planning_date", &planning_date);
         let (policy, profile) = convert_policy(&mut v, policy);
 
         // Sites.
@@ -49,8 +49,8 @@ impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {
                     name,
                     specialist_centre,
                 } = site;
-                v.id(format!("sites[{i}].id"), &id, &mut site_ids, i, "sites");
-                v.text(format!("sites[{i}].name"), &name, false);
+                v.id(At(|| format!("sites[{i}].id")), &id, &mut site_ids, i, "sites");
+                v.text(At(|| format!("sites[{i}].name")), &name, false);
                 Site {
                     id,
                     name,
@@ -112,7 +112,7 @@ impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {
                 session_id,
                 state,
             } = booking;
-            let path = |f: &str| format!("existing_bookings[{i}].{f}");
+            let path = |f: &'static str| At(move || format!("existing_bookings[{i}].{f}"));
             let patient = patient_ids.get(&patient_id).copied();
             if patient.is_none() {
                 v.add(path("patient_id"), "unknown patient");
@@ -225,7 +225,7 @@ fn convert_session(
         cases_per_list_target,
         hvlc_group,
     } = session;
-    let path = |f: &str| format!("sessions[{i}].{f}");
+    let path = |f: &'static str| At(move || format!("sessions[{i}].{f}"));
     v.id(path("id"), &id, session_ids, i, "sessions");
     let site = site_ids.get(&site_id).copied();
     if site.is_none() {
@@ -358,7 +358,7 @@ fn convert_patient(
         age_days,
         treat_by,
     } = patient;
-    let path = |f: &str| format!("patients[{i}].{f}");
+    let path = |f: &'static str| At(move || format!("patients[{i}].{f}"));
     v.id(path("id"), &id, patient_ids, i, "patients");
     v.text(path("specialty"), &specialty, true);
     if !is_opcs(&procedure) {
@@ -432,7 +432,7 @@ fn convert_patient(
             .iter()
             .enumerate()
             .filter_map(|(j, sid)| {
-                let field = format!("patients[{i}].accepted_site_ids[{j}]");
+                let field = At(|| format!("patients[{i}].accepted_site_ids[{j}]"));
                 if !seen.insert(sid) {
                     v.add(field, "duplicate site");
                     ok = false;
@@ -455,8 +455,8 @@ fn convert_patient(
     let mut ranges_ok = true;
     for (j, range) in unavailable.into_iter().enumerate() {
         let pb::DateRange { from, to } = range;
-        let from = v.date(format!("patients[{i}].unavailable[{j}].from"), &from);
-        let to = v.date(format!("patients[{i}].unavailable[{j}].to"), &to);
+        let from = v.date(At(|| format!("patients[{i}].unavailable[{j}].from")), &from);
+        let to = v.date(At(|| format!("patients[{i}].unavailable[{j}].to")), &to);
         match (from, to) {
             (Some(f), Some(t)) if f <= t => ranges.push((f, t)),
             (Some(_), Some(_)) => {

@@ -38,6 +38,41 @@ pub const MAX_AGE_MONTHS: i32 = 130 * 12;
 #[derive(Default)]
 pub(super) struct Violations(pub(super) Vec<FieldViolation>);
 
+/// Where a field is: its JSON path, written out only when a violation is reported there. A valid
+/// trust-scale request has tens of thousands of fields, and writing every path out took about a
+/// fifth of its validation.
+pub(super) trait FieldPath {
+    fn path(&self) -> String;
+}
+
+impl FieldPath for str {
+    fn path(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl FieldPath for String {
+    fn path(&self) -> String {
+        self.clone()
+    }
+}
+
+impl<T: FieldPath + ?Sized> FieldPath for &T {
+    fn path(&self) -> String {
+        (**self).path()
+    }
+}
+
+/// A path written out by a closure, when needed: `At(move || format!("patients[{i}].id"))`.
+#[derive(Clone, Copy)]
+pub(super) struct At<F>(pub(super) F);
+
+impl<F: Fn() -> String> FieldPath for At<F> {
+    fn path(&self) -> String {
+        (self.0)()
+    }
+}
+
 /// `text` has exactly the shape of `pattern`, where `N` is an ASCII digit and anything else
 /// stands for itself: `2026-12-01` fits `NNNN-NN-NN`, `+2026-12-1` and `2026-12- 5` do not.
 pub(super) fn digits_in_shape(text: &str, pattern: &str) -> bool {
@@ -74,14 +109,14 @@ pub(super) fn parse_time(text: &str) -> Option<chrono::NaiveTime> {
 }
 
 impl Violations {
-    pub(super) fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+    pub(super) fn add(&mut self, field: impl FieldPath, description: impl Into<String>) {
         self.0.push(FieldViolation {
-            field: field.into(),
+            field: field.path(),
             description: description.into(),
         });
     }
 
-    pub(super) fn date(&mut self, field: String, text: &str) -> Option<Date> {
+    pub(super) fn date(&mut self, field: impl FieldPath, text: &str) -> Option<Date> {
         if text.is_empty() {
             self.add(field, "required (YYYY-MM-DD)");
             return None;
@@ -104,7 +139,7 @@ impl Violations {
         }
     }
 
-    pub(super) fn text(&mut self, field: String, text: &str, required: bool) {
+    pub(super) fn text(&mut self, field: impl FieldPath, text: &str, required: bool) {
         if required && text.trim().is_empty() {
             self.add(field, "required");
         } else if text.chars().count() > MAX_TEXT_LEN {
@@ -116,13 +151,13 @@ impl Violations {
 
     pub(super) fn id(
         &mut self,
-        field: String,
+        field: impl FieldPath,
         id: &str,
         seen: &mut HashMap<String, usize>,
         index: usize,
         what: &str,
     ) {
-        self.text(field.clone(), id, true);
+        self.text(&field, id, true);
         if id.is_empty() {
             return;
         }
@@ -133,7 +168,7 @@ impl Violations {
         }
     }
 
-    pub(super) fn minutes(&mut self, field: String, value: i32) -> Option<u32> {
+    pub(super) fn minutes(&mut self, field: impl FieldPath, value: i32) -> Option<u32> {
         if value <= 0 {
             self.add(field, "must be positive");
             None
@@ -145,7 +180,7 @@ impl Violations {
         }
     }
 
-    pub(super) fn months(&mut self, field: String, value: i32) -> Option<u32> {
+    pub(super) fn months(&mut self, field: impl FieldPath, value: i32) -> Option<u32> {
         if !(0..=MAX_AGE_MONTHS).contains(&value) {
             self.add(field, format!("must be between 0 and {MAX_AGE_MONTHS}"));
             None
@@ -157,7 +192,7 @@ impl Violations {
 
 pub(super) fn enum_value<T>(
     v: &mut Violations,
-    field: String,
+    field: impl FieldPath,
     raw: i32,
     map: impl Fn(i32) -> Option<T>,
 ) -> Option<T> {
