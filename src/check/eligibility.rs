@@ -2,7 +2,7 @@
 
 use crate::domain::{ListType, PatientIx, PlanningRequest, PreopStatus, RuleCode, SessionIx};
 
-use super::facts::{age_at, days_ahead, is_locked, post_conception_days, procedure_groups};
+use super::facts::{age_at, apnoea_risk, days_ahead, is_locked, procedure_groups};
 
 /// The rules patient `p` breaks on list `s`, as (code, detail). `new_booking`: the patient was
 /// not already booked on this list, so the rules about taking new patients apply too.
@@ -101,22 +101,14 @@ pub(super) fn case_breaks(
             ),
         );
     }
-    if let (Some(gestation), Some(pca)) = (patient.gestation_weeks, post_conception_days(req, p, s)) {
-        let x = &policy.ex_premature;
-        let until_weeks = if gestation < x.preterm_under_gestation_weeks {
-            x.preterm_until_post_conception_weeks
-        } else {
-            x.term_until_post_conception_weeks
-        };
-        if pca < i64::from(until_weeks) * 7 && !(specialist && session.paediatric_anaesthetist) {
-            add(
-                RuleCode::ExPrematureInfant,
-                format!(
-                    "an infant under its post-conception age threshold is on list {} away from a specialist centre with a paediatric anaesthetist",
-                    session.id
-                ),
-            );
-        }
+    if apnoea_risk(req, p, s) && !(specialist && session.paediatric_anaesthetist) {
+        add(
+            RuleCode::ExPrematureInfant,
+            format!(
+                "an infant under its post-conception age threshold is on list {} away from a specialist centre with a paediatric anaesthetist",
+                session.id
+            ),
+        );
     }
     if new_booking && days_ahead(req, s) < policy.phases.booking_days {
         let valid_until = patient

@@ -54,6 +54,23 @@ pub(super) fn post_conception_days(req: &PlanningRequest, p: PatientIx, s: Sessi
     Some(gestation + since_birth)
 }
 
+/// An infant with a gestation on record still under its post-conception age threshold on the
+/// session's date (born before the preterm line: its preterm threshold; else the term one): at
+/// risk of apnoea after anaesthesia.
+pub(super) fn apnoea_risk(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> bool {
+    let (Some(gestation), Some(pca)) = (req.patients[p].gestation_weeks, post_conception_days(req, p, s))
+    else {
+        return false;
+    };
+    let x = &req.policy.ex_premature;
+    let until_weeks = if gestation < x.preterm_under_gestation_weeks {
+        x.preterm_until_post_conception_weeks
+    } else {
+        x.term_until_post_conception_weeks
+    };
+    pca < i64::from(until_weeks) * 7
+}
+
 pub(super) fn turnaround(req: &PlanningRequest) -> i64 {
     i64::from(req.policy.lists.turnaround_minutes)
 }

@@ -7,7 +7,7 @@ use crate::domain::plan::HubReason;
 use crate::domain::{PatientIx, PlanningRequest, RuleCode, SessionIx};
 
 use super::eligibility::case_breaks;
-use super::facts::{age_at, case_capacity, post_conception_days, turnaround};
+use super::facts::{age_at, apnoea_risk, case_capacity, turnaround};
 use super::Checker;
 
 impl Checker<'_> {
@@ -98,19 +98,7 @@ impl Checker<'_> {
 fn needs_hub(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> bool {
     let patient = &req.patients[p];
     let policy = &req.policy;
-    let at_risk = match (patient.gestation_weeks, post_conception_days(req, p, s)) {
-        (Some(gestation), Some(pca)) => {
-            let x = &policy.ex_premature;
-            let until_weeks = if gestation < x.preterm_under_gestation_weeks {
-                x.preterm_until_post_conception_weeks
-            } else {
-                x.term_until_post_conception_weeks
-            };
-            pca < i64::from(until_weeks) * 7
-        }
-        _ => false,
-    };
-    patient.complex || age_at(req, p, s) < policy.age.specialist_centre_under_months || at_risk
+    patient.complex || age_at(req, p, s) < policy.age.specialist_centre_under_months || apnoea_risk(req, p, s)
 }
 
 /// The family accepts a non-specialist site of the request (no list of sites: any site).
