@@ -157,7 +157,7 @@ fn explain_hub_cases(req: &PlanningRequest, assignment: &[Option<SessionIx>], li
 }
 
 fn explain_unallocated(req: &PlanningRequest, assignment: &[Option<SessionIx>]) -> Vec<Unallocated> {
-    let options = rules::eligible_sessions(req);
+    let lists = rules::ListsBySpecialty::of(req);
     (0..req.patients.len())
         .filter(|&p| assignment[p].is_none())
         .map(|p| {
@@ -174,24 +174,22 @@ fn explain_unallocated(req: &PlanningRequest, assignment: &[Option<SessionIx>]) 
                     detail,
                 };
             }
-            if !options[p].is_empty() {
+            let same = lists.of_patient(req, p);
+            let options = rules::patient_options(req, p, same).len();
+            if options > 0 {
                 return Unallocated {
                     patient: p,
                     reasons: vec![RuleCode::Capacity],
                     detail: format!(
-                        "{} eligible list(s), all full with more urgent or longer-waiting cases",
-                        options[p].len()
+                        "{options} eligible list(s), all full with more urgent or longer-waiting cases"
                     ),
                 };
             }
             // Nearest candidates: lists of the patient's specialty, or every list if none.
-            let same: Vec<SessionIx> = (0..req.sessions.len())
-                .filter(|&s| req.sessions[s].specialty == req.patients[p].specialty)
-                .collect();
-            let candidates = if same.is_empty() {
+            let candidates: Vec<SessionIx> = if same.is_empty() {
                 (0..req.sessions.len()).collect()
             } else {
-                same
+                same.to_vec()
             };
             let mut counts: BTreeMap<RuleCode, usize> = BTreeMap::new();
             for &s in &candidates {

@@ -19,6 +19,8 @@ pub use phase::{locked_list, preop_ready, released, unavailable};
 pub use site::{accepted_site, accepts_local_site, complex_case, local_case_at_hub, needs_specialist_centre};
 pub use specialty::{ebi, hvlc_group, specialty, surgeon};
 
+use std::collections::HashMap;
+
 use crate::domain::{PatientIx, PlanningRequest, RuleCode, SessionIx};
 
 /// A rule's verdict for one patient on one list.
@@ -82,25 +84,52 @@ pub fn eligible(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> bool {
     PAIR_RULES.iter().all(|rule| rule(req, p, s).is_ok())
 }
 
+/// Each specialty's lists, in index order. The specialty rule keeps a patient off every other
+/// list, so these are the only lists worth asking the other rules about.
+pub struct ListsBySpecialty<'a>(HashMap<&'a str, Vec<SessionIx>>);
+
+impl<'a> ListsBySpecialty<'a> {
+    pub fn of(req: &'a PlanningRequest) -> Self {
+        let mut by = HashMap::<&str, Vec<SessionIx>>::new();
+        for (s, session) in req.sessions.iter().enumerate() {
+            by.entry(session.specialty.as_str()).or_default().push(s);
+        }
+        ListsBySpecialty(by)
+    }
+
+    /// The lists of patient `p`'s specialty (none: empty).
+    pub fn of_patient(&self, req: &PlanningRequest, p: PatientIx) -> &[SessionIx] {
+        self.0
+            .get(req.patients[p].specialty.as_str())
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
 /// Eligible patient-list pairs: for every patient, the lists it may go on (empty when a patient
 /// rule such as EBI rules it out). A pinned booking is always its own single option.
 pub fn eligible_sessions(req: &PlanningRequest) -> Vec<Vec<SessionIx>> {
-    let mut by_patient = vec![Vec::new(); req.patients.len()];
-    for (p, options) in by_patient.iter_mut().enumerate() {
-        if let Some(b) = req.booking_of(p).filter(|b| req.is_pinned(b)) {
-            options.push(b.session);
-            continue;
-        }
-        if !patient_reasons(req, p).is_empty() {
-            continue;
-        }
-        let offered = req.booking_of(p).map(|b| b.session);
-        options.extend(
-            (0..req.sessions.len())
-                .filter(|&s| eligible(req, p, s) || (Some(s) == offered && offered_may_stay(req, p, s))),
-        );
+    let lists = ListsBySpecialty::of(req);
+    (0..req.patients.len())
+        .map(|p| patient_options(req, p, lists.of_patient(req, p)))
+        .collect()
+}
+
+/// The lists patient `p` may go on, from `lists` (which must hold every list of its specialty):
+/// its pinned list alone, none when a patient rule rules it out, else the lists it is eligible
+/// for and its OFFERED list when the booking may stay.
+pub fn patient_options(req: &PlanningRequest, p: PatientIx, lists: &[SessionIx]) -> Vec<SessionIx> {
+    if let Some(b) = req.booking_of(p).filter(|b| req.is_pinned(b)) {
+        return vec![b.session];
     }
-    by_patient
+    if !patient_reasons(req, p).is_empty() {
+        return Vec::new();
+    }
+    let offered = req.booking_of(p).map(|b| b.session);
+    lists
+        .iter()
+        .copied()
+        .filter(|&s| eligible(req, p, s) || (Some(s) == offered && offered_may_stay(req, p, s)))
+        .collect()
 }
 
 /// An OFFERED booking outside the locked phase may stay where it is if it breaks no rule other

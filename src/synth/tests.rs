@@ -381,3 +381,37 @@ fn existing_bookings_are_allowed_and_fit() {
             .all(|b| rules::pinned_reasons(&req, b.patient, b.session).is_empty()));
     }
 }
+
+/// The lists each patient may go on, found through its specialty's lists, are exactly those the
+/// rules allow when every list of the request is asked.
+#[test]
+fn eligible_sessions_are_every_list_the_rules_allow() {
+    for req in [
+        convert(&generate(Scale::Theatre, 1)),
+        convert(&generate(Scale::Theatre, 2)),
+        convert(&generate(Scale::Trust, 1)),
+    ] {
+        let every_list: Vec<Vec<usize>> = (0..req.patients.len())
+            .map(|p| {
+                if let Some(b) = req.booking_of(p).filter(|b| req.is_pinned(b)) {
+                    return vec![b.session];
+                }
+                if !rules::patient_reasons(&req, p).is_empty() {
+                    return Vec::new();
+                }
+                let offered = req.booking_of(p).map(|b| b.session);
+                (0..req.sessions.len())
+                    .filter(|&s| {
+                        rules::eligible(&req, p, s)
+                            || (Some(s) == offered
+                                && rules::pair_reasons(&req, p, s)
+                                    .iter()
+                                    .all(|r| *r == crate::domain::RuleCode::PreopNotReady))
+                    })
+                    .collect()
+            })
+            .collect();
+        assert!(pairs(&every_list) > 0);
+        assert_eq!(rules::eligible_sessions(&req), every_list);
+    }
+}
