@@ -17,7 +17,7 @@ use theatre_optimiser::planning::solve::plan;
 use theatre_optimiser::planning::{SolveOptions, SolverError};
 use tonic::Code;
 
-use crate::support::{assert_valid, sample, TestServer};
+use crate::support::{assert_valid, sample, streamed_plan, TestServer};
 
 /// The real solver's plan, with the last case of the first list that has one lost (neither on a
 /// list nor reported) whenever the planner asked for is one of `broken`.
@@ -215,17 +215,7 @@ async fn no_rpc_returns_a_plan_the_checker_has_not_seen() {
         .into_inner();
     is_checked_baseline(&request, &response);
 
-    let mut stream = client
-        .propose_allocations_stream(request.clone())
-        .await
-        .unwrap()
-        .into_inner();
-    let mut last = None;
-    while let Some(event) = stream.message().await.unwrap() {
-        if let Some(pb::propose_allocations_event::Event::Plan(p)) = event.event {
-            last = Some(p);
-        }
-    }
+    let last = streamed_plan(&mut client, &request).await;
     is_checked_baseline(&request, &last.expect("the stream ends with a plan"));
 
     let compared = client

@@ -11,7 +11,7 @@ use theatre_optimiser::planning::SolveOptions;
 use tonic::Code;
 
 use crate::service::client;
-use crate::support::{assert_valid, patient_private_values, sample, TestServer};
+use crate::support::{assert_valid, patient_private_values, sample, streamed_plan, TestServer};
 
 /// Everything every thread of this test binary logs, at TRACE, once the capture is installed.
 struct LogCapture {
@@ -92,12 +92,7 @@ async fn logs_of_a_full_solve_at_trace_name_no_patient_and_no_patient_date() {
         .unwrap()
         .into_inner();
     assert_valid(&request, &plan);
-    let mut stream = client
-        .propose_allocations_stream(request.clone())
-        .await
-        .unwrap()
-        .into_inner();
-    while stream.message().await.unwrap().is_some() {}
+    assert!(streamed_plan(&mut client, &request).await.is_some());
     // A refused request and a failing solve log too.
     let mut bad = request.clone();
     bad.patients[0].age_months = -1;

@@ -26,7 +26,9 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_types::StatusExt;
 
-use crate::support::{assert_valid, sample, trust_request, wait_until, with_metrics_port, TestServer};
+use crate::support::{
+    assert_valid, sample, streamed_plan, trust_request, wait_until, with_metrics_port, TestServer,
+};
 
 pub(crate) const SERVICE_NAME: &str = "theatre.optimiser.v1.TheatreOptimiser";
 pub(crate) const BIG: usize = 64 * 1024 * 1024;
@@ -582,19 +584,7 @@ async fn a_panicking_or_failing_solve_answers_internal_and_the_server_keeps_serv
         .into_inner();
     assert_valid(&request, &plan);
     // The stream reports the same way.
-    let mut stream = client
-        .propose_allocations_stream(request.clone())
-        .await
-        .unwrap()
-        .into_inner();
-    let mut last = None;
-    while let Some(event) = stream.message().await.unwrap() {
-        last = event.event;
-    }
-    assert!(matches!(
-        last,
-        Some(pb::propose_allocations_event::Event::Plan(_))
-    ));
+    assert!(streamed_plan(&mut client, &request).await.is_some());
     assert_eq!(calls.load(Ordering::SeqCst), 4);
     assert_eq!(server.metrics.errors.get(), 2);
     assert_eq!(in_flight(&server.metrics), 0);

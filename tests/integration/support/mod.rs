@@ -119,6 +119,26 @@ impl Drop for TestServer {
     }
 }
 
+/// A streamed plan read to its end: the last event, when it is the plan.
+pub async fn streamed_plan(
+    client: &mut TheatreOptimiserClient<Channel>,
+    request: &pb::ProposeAllocationsRequest,
+) -> Option<pb::ProposeAllocationsResponse> {
+    let mut stream = client
+        .propose_allocations_stream(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    let mut last = None;
+    while let Some(event) = stream.message().await.unwrap() {
+        last = event.event;
+    }
+    match last {
+        Some(pb::propose_allocations_event::Event::Plan(plan)) => Some(plan),
+        _ => None,
+    }
+}
+
 /// Re-checks a response against its request with the independent checker, and checks that every
 /// patient comes back exactly once. Panics with the violations.
 pub fn assert_valid(request: &pb::ProposeAllocationsRequest, response: &pb::ProposeAllocationsResponse) {
