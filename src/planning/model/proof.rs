@@ -40,8 +40,8 @@ struct Walk<'a> {
     rcs: &'a [Vec<f64>],
     /// Lists in the order they are chosen.
     order: &'a [usize],
-    /// Bits of the patients each list may take.
-    reach: &'a [u128],
+    /// Bits of the patients the lists from each depth on may take (`reach_from[order.len()]` = 0).
+    reach_from: &'a [u128],
     price: &'a [f64],
     free: u128,
     /// A branch is cut when its waste reaches this.
@@ -75,6 +75,12 @@ impl Walk<'_> {
         if self.nodes > self.max_nodes {
             return false;
         }
+        // The cut comes before the memo: a state cut here is cut again on any later visit with
+        // no less reduced cost (the limit only falls), so it need not be remembered.
+        let waste = rc + price_of(self.free & !used & !self.reach_from[depth], self.price);
+        if waste >= self.limit {
+            return true;
+        }
         match self.seen.entry((depth, used)) {
             std::collections::hash_map::Entry::Occupied(mut e) => {
                 if *e.get() <= rc + 1e-12 {
@@ -85,11 +91,6 @@ impl Walk<'_> {
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(rc);
             }
-        }
-        let reachable = self.order[depth..].iter().fold(0u128, |m, &l| m | self.reach[l]);
-        let waste = rc + price_of(self.free & !used & !reachable, self.price);
-        if waste >= self.limit {
-            return true;
         }
         if depth == self.order.len() {
             // A plan worth UB − waste: the best so far.
@@ -204,11 +205,15 @@ pub fn prove(
         .iter()
         .map(|own| own.iter().map(|p| p.1).collect())
         .collect();
+    let mut reach_from = vec![0u128; order.len() + 1];
+    for d in (0..order.len()).rev() {
+        reach_from[d] = reach_from[d + 1] | reach[order[d]];
+    }
     let mut walk = Walk {
         masks: &masks,
         rcs: &rcs,
         order: &order,
-        reach: &reach,
+        reach_from: &reach_from,
         price,
         free: free_mask,
         limit: delta,
