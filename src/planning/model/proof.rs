@@ -54,9 +54,10 @@ struct Walk<'a> {
     found: Option<(Vec<usize>, f64)>,
     ub: f64,
     margin: f64,
-    /// The least reduced cost each (depth, cases taken) was reached with: a later visit with no
-    /// less is no better.
-    seen: std::collections::HashMap<(usize, u128), f64, BuildMix>,
+    /// Per depth, the least reduced cost each set of cases taken was reached with: a later visit
+    /// with no less is no better. (The set as two words: an entry of 24 bytes rather than 48,
+    /// which keeps more of the table in cache.)
+    seen: Vec<std::collections::HashMap<(u64, u64), f64, BuildMix>>,
 }
 
 fn price_of(mut mask: u128, price: &[f64]) -> f64 {
@@ -81,7 +82,7 @@ impl Walk<'_> {
         if waste >= self.limit {
             return true;
         }
-        match self.seen.entry((depth, used)) {
+        match self.seen[depth].entry((used as u64, (used >> 64) as u64)) {
             std::collections::hash_map::Entry::Occupied(mut e) => {
                 if *e.get() <= rc + 1e-12 {
                     return true;
@@ -223,7 +224,9 @@ pub fn prove(
         found: None,
         ub,
         margin,
-        seen: std::collections::HashMap::default(),
+        seen: (0..=order.len())
+            .map(|_| std::collections::HashMap::default())
+            .collect(),
     };
     let complete = walk.walk(0, 0, 0.0);
     work += walk.nodes * 4;
