@@ -26,8 +26,9 @@ impl Plan {
         let _span = tracing::debug_span!("plan_build").entered();
         stats.objective = objective::evaluate(req, &assignment);
         let mut lists = build_lists(req, &assignment);
-        explain_hub_cases(req, &assignment, &mut lists);
-        let unallocated = explain_unallocated(req, &assignment);
+        let by_specialty = rules::ListsBySpecialty::of(req);
+        explain_hub_cases(req, &by_specialty, &assignment, &mut lists);
+        let unallocated = explain_unallocated(req, &by_specialty, &assignment);
         let moves: Vec<Move> = req
             .bookings
             .iter()
@@ -128,7 +129,12 @@ pub fn timed_list(req: &PlanningRequest, s: SessionIx, ordered: &[PatientIx]) ->
 /// Explains every case that could be done locally and is booked at a specialist centre: no list
 /// at a non-specialist site that the child may go on has room for it in this plan, or one has and
 /// the hub list is worth more.
-fn explain_hub_cases(req: &PlanningRequest, assignment: &[Option<SessionIx>], lists: &mut [ListPlan]) {
+fn explain_hub_cases(
+    req: &PlanningRequest,
+    by_specialty: &rules::ListsBySpecialty,
+    assignment: &[Option<SessionIx>],
+    lists: &mut [ListPlan],
+) {
     let mut used = vec![0i64; req.sessions.len()];
     for (p, s) in assignment.iter().enumerate() {
         if let Some(s) = s {
@@ -142,7 +148,7 @@ fn explain_hub_cases(req: &PlanningRequest, assignment: &[Option<SessionIx>], li
             if !rules::local_case_at_hub(req, p, s) {
                 continue;
             }
-            let room = (0..req.sessions.len()).any(|l| {
+            let room = by_specialty.of_patient(req, p).iter().any(|&l| {
                 !req.sites[req.sessions[l].site].specialist_centre
                     && req.case_capacity(l) - used[l] >= req.case_load(p)
                     && rules::eligible(req, p, l)
@@ -156,8 +162,11 @@ fn explain_hub_cases(req: &PlanningRequest, assignment: &[Option<SessionIx>], li
     }
 }
 
-fn explain_unallocated(req: &PlanningRequest, assignment: &[Option<SessionIx>]) -> Vec<Unallocated> {
-    let lists = rules::ListsBySpecialty::of(req);
+fn explain_unallocated(
+    req: &PlanningRequest,
+    lists: &rules::ListsBySpecialty,
+    assignment: &[Option<SessionIx>],
+) -> Vec<Unallocated> {
     (0..req.patients.len())
         .filter(|&p| assignment[p].is_none())
         .map(|p| {
