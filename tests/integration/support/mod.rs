@@ -18,6 +18,7 @@ pub mod files;
 pub mod grpc_json;
 pub mod oracle;
 mod plan;
+pub mod planting;
 pub use plan::from_response;
 
 pub const SAMPLE: &str = include_str!("../../../examples/sample-request.json");
