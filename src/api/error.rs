@@ -27,6 +27,10 @@ pub enum ProposeError {
     DeadlineExceeded,
     #[error("the server is shutting down; retry on another replica")]
     ShuttingDown,
+    /// A desk call named a world that is not held (never loaded, unloaded, idle too long or
+    /// pushed out by newer worlds): NOT_FOUND, and the caller loads it again.
+    #[error("no world is held under this world_id; send LoadWorld again")]
+    UnknownWorld,
 }
 
 /// A request over one of the service's size limits.
@@ -93,6 +97,7 @@ impl From<ProposeError> for Status {
             ProposeError::Internal(msg) => Status::internal(msg),
             e @ ProposeError::DeadlineExceeded => Status::deadline_exceeded(e.to_string()),
             e @ ProposeError::ShuttingDown => Status::unavailable(e.to_string()),
+            e @ ProposeError::UnknownWorld => Status::not_found(e.to_string()),
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod server;
 pub mod service;
 pub mod trace;
 pub mod whatif;
+pub mod worlds;
 
 pub use answer::{propose, propose_with, Solver};
 pub use error::{

@@ -240,6 +240,8 @@ pub async fn serve_with_listeners(
         max_patients = config.max_patients,
         max_message_bytes = options.max_message_bytes,
         grace_seconds = options.grace.as_secs_f64(),
+        max_worlds = config.max_worlds,
+        world_idle_seconds = config.world_idle.as_secs(),
         "serving"
     );
     let router = builder

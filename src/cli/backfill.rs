@@ -28,12 +28,16 @@ pub struct BackfillArgs {
 }
 
 pub fn run(args: BackfillArgs) -> Result<()> {
-    let answer = desk::recommend_backfill(pb::RecommendBackfillRequest {
-        world: Some(read_request(&args.request)?),
-        session_id: args.session,
-        free_minutes: args.minutes,
-        limit: args.limit,
-    })
+    let answer = desk::recommend_backfill(
+        pb::RecommendBackfillRequest {
+            world: Some(read_request(&args.request)?),
+            session_id: args.session,
+            free_minutes: args.minutes,
+            limit: args.limit,
+            world_id: String::new(),
+        },
+        None,
+    )
     .map_err(|e| anyhow::anyhow!(describe(e)))?;
     write_json(&answer, args.out.as_ref())
 }

@@ -49,10 +49,14 @@ pub fn read_lists(path: &Path) -> Result<Vec<pb::PlannedList>> {
 }
 
 pub fn run(args: CheckArgs) -> Result<()> {
-    let verdict = desk::check_plan(pb::CheckPlanRequest {
-        world: Some(read_request(&args.request)?),
-        lists: read_lists(&args.plan)?,
-    })
+    let verdict = desk::check_plan(
+        pb::CheckPlanRequest {
+            world: Some(read_request(&args.request)?),
+            lists: read_lists(&args.plan)?,
+            world_id: String::new(),
+        },
+        None,
+    )
     .map_err(|e| anyhow::anyhow!(describe(e)))?;
     eprintln!(
         "{}: {} violation(s), objective {:.3}",

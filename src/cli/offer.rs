@@ -39,11 +39,15 @@ pub fn run(args: OfferArgs) -> Result<()> {
         }
         (None, None) => anyhow::bail!("give --patient or --new-patient"),
     };
-    let answer = desk::offer_dates(pb::OfferDatesRequest {
-        world: Some(read_request(&args.request)?),
-        patient: Some(patient),
-        limit: args.limit,
-    })
+    let answer = desk::offer_dates(
+        pb::OfferDatesRequest {
+            world: Some(read_request(&args.request)?),
+            patient: Some(patient),
+            limit: args.limit,
+            world_id: String::new(),
+        },
+        None,
+    )
     .map_err(|e| anyhow::anyhow!(describe(e)))?;
     write_json(&answer, args.out.as_ref())
 }

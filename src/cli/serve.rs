@@ -52,6 +52,12 @@ pub struct ServeArgs {
     max_message_bytes: Option<usize>,
     #[arg(long, env = "THEATRE_GRACE_SECONDS")]
     grace_seconds: Option<f64>,
+    /// Worlds held for desk calls (LoadWorld) at once.
+    #[arg(long, env = "THEATRE_MAX_WORLDS")]
+    max_worlds: Option<usize>,
+    /// Seconds a held world is kept without a call that names it.
+    #[arg(long, env = "THEATRE_WORLD_IDLE_SECONDS")]
+    world_idle_seconds: Option<u64>,
 }
 
 impl ServeArgs {
@@ -108,6 +114,11 @@ impl ServeArgs {
                 max_sessions: self.max_sessions.or(file.max_sessions).unwrap_or(s.max_sessions),
                 max_patients: self.max_patients.or(file.max_patients).unwrap_or(s.max_patients),
                 deadline_margin: s.deadline_margin,
+                max_worlds: self.max_worlds.or(file.max_worlds).unwrap_or(s.max_worlds),
+                world_idle: self
+                    .world_idle_seconds
+                    .or(file.world_idle_seconds)
+                    .map_or(s.world_idle, Duration::from_secs),
             },
         };
         Ok((addr, options))

@@ -16,8 +16,11 @@ use crate::rules;
 
 impl Plan {
     /// Builds the plan for an allocation: list order and times, reasons, moves, conflicts, KPIs.
+    /// `eligible` is every patient's lists as [`rules::eligible_sessions`] gives them (the
+    /// unallocated patients' reasons count them).
     pub fn build(
         req: &PlanningRequest,
+        eligible: &[Vec<SessionIx>],
         assignment: Vec<Option<SessionIx>>,
         status: PlanStatus,
         planner: PlannerKind,
@@ -28,7 +31,7 @@ impl Plan {
         let mut lists = build_lists(req, &assignment);
         let by_specialty = rules::ListsBySpecialty::of(req);
         explain_hub_cases(req, &by_specialty, &assignment, &mut lists);
-        let unallocated = explain_unallocated(req, &by_specialty, &assignment);
+        let unallocated = explain_unallocated(req, &by_specialty, eligible, &assignment);
         let moves: Vec<Move> = req
             .bookings
             .iter()
@@ -165,6 +168,7 @@ fn explain_hub_cases(
 fn explain_unallocated(
     req: &PlanningRequest,
     lists: &rules::ListsBySpecialty,
+    eligible: &[Vec<SessionIx>],
     assignment: &[Option<SessionIx>],
 ) -> Vec<Unallocated> {
     (0..req.patients.len())
@@ -184,7 +188,7 @@ fn explain_unallocated(
                 };
             }
             let same = lists.of_patient(req, p);
-            let options = rules::patient_options(req, p, same).len();
+            let options = eligible[p].len();
             if options > 0 {
                 return Unallocated {
                     patient: p,

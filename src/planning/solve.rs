@@ -93,6 +93,7 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolverEr
     if req.planner == PlannerKind::Baseline {
         return Ok(Plan::build(
             req,
+            &options,
             first_fit,
             PlanStatus::Feasible,
             PlannerKind::Baseline,
@@ -176,6 +177,7 @@ pub fn plan(req: &PlanningRequest, opts: &SolveOptions) -> Result<Plan, SolverEr
     );
     Ok(Plan::build(
         req,
+        &options,
         assignment,
         status,
         PlannerKind::Optimiser,

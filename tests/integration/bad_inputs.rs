@@ -325,6 +325,7 @@ fn desk_decodes(rpc: &str, bytes: &[u8]) -> bool {
         "OfferDates" => serde_json::from_slice::<pb::OfferDatesRequest>(bytes).is_ok(),
         "CheckPlan" => serde_json::from_slice::<pb::CheckPlanRequest>(bytes).is_ok(),
         "ValidateRequest" => serde_json::from_slice::<pb::ValidateRequestRequest>(bytes).is_ok(),
+        "LoadWorld" => serde_json::from_slice::<pb::LoadWorldRequest>(bytes).is_ok(),
         other => panic!("no desk RPC {other}"),
     }
 }
@@ -404,9 +405,15 @@ async fn every_desk_bad_input_is_refused_with_exactly_its_field_paths() {
         failures.len(),
         failures.join("\n")
     );
-    let all: BTreeSet<String> = ["CheckPlan", "OfferDates", "RecommendBackfill", "ValidateRequest"]
-        .map(String::from)
-        .into();
+    let all: BTreeSet<String> = [
+        "CheckPlan",
+        "LoadWorld",
+        "OfferDates",
+        "RecommendBackfill",
+        "ValidateRequest",
+    ]
+    .map(String::from)
+    .into();
     assert_eq!(rpcs, all, "every desk RPC has catalogue cases");
     server.shutdown().await.unwrap();
 }

@@ -62,6 +62,7 @@ async fn check(
         .check_plan(pb::CheckPlanRequest {
             world: Some(sample()),
             lists,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -86,6 +87,7 @@ async fn backfill_options_keep_the_list_and_pass_the_checker() {
             session_id: GAP.into(),
             free_minutes: None,
             limit: 8,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -116,6 +118,7 @@ async fn backfill_options_keep_the_list_and_pass_the_checker() {
             session_id: GAP.into(),
             free_minutes: Some(40),
             limit: 1_000,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -146,6 +149,7 @@ async fn offers_for_a_pool_patient_and_a_new_one_agree() {
             world: Some(world.clone()),
             patient: Some(pb::offer_dates_request::Patient::PatientId(child.id.clone())),
             limit: 1_000,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -174,6 +178,7 @@ async fn offers_for_a_pool_patient_and_a_new_one_agree() {
             world: Some(without),
             patient: Some(pb::offer_dates_request::Patient::NewPatient(new)),
             limit: 1_000,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -283,6 +288,7 @@ async fn bad_desk_requests_are_refused_with_every_field_path() {
             session_id: "NO-SUCH-LIST".into(),
             free_minutes: Some(0),
             limit: 0,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -294,6 +300,7 @@ async fn bad_desk_requests_are_refused_with_every_field_path() {
             session_id: GAP.into(),
             free_minutes: None,
             limit: 1_001,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -307,6 +314,7 @@ async fn bad_desk_requests_are_refused_with_every_field_path() {
             world: Some(world.clone()),
             patient: Some(pb::offer_dates_request::Patient::NewPatient(existing)),
             limit: 5,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -323,6 +331,7 @@ async fn bad_desk_requests_are_refused_with_every_field_path() {
             world: Some(sample()),
             patient: Some(pb::offer_dates_request::Patient::NewPatient(new)),
             limit: 5,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -333,6 +342,7 @@ async fn bad_desk_requests_are_refused_with_every_field_path() {
             world: Some(sample()),
             patient: Some(pb::offer_dates_request::Patient::PatientId("NOBODY".into())),
             limit: 5,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -357,6 +367,7 @@ async fn bad_desk_requests_are_refused_with_every_field_path() {
                     patient_ids: vec![],
                 },
             ],
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -405,6 +416,7 @@ async fn the_size_refusal_names_its_field_and_limit() {
             session_id: GAP.into(),
             free_minutes: None,
             limit: 5,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -529,12 +541,16 @@ fn desk_commands_answer_on_the_services_path() {
         out.to_str().unwrap(),
     ]);
     let backfill: pb::RecommendBackfillResponse = read(&out);
-    let direct = theatre_optimiser::api::desk::recommend_backfill(pb::RecommendBackfillRequest {
-        world: Some(sample()),
-        session_id: GAP.into(),
-        free_minutes: None,
-        limit: 3,
-    })
+    let direct = theatre_optimiser::api::desk::recommend_backfill(
+        pb::RecommendBackfillRequest {
+            world: Some(sample()),
+            session_id: GAP.into(),
+            free_minutes: None,
+            limit: 3,
+            ..Default::default()
+        },
+        None,
+    )
     .unwrap();
     assert_eq!(backfill, direct);
 

@@ -8,6 +8,7 @@ mod bad_inputs;
 mod checker_wiring;
 mod cli;
 mod desk;
+mod held_world;
 mod import;
 mod keepalive;
 mod logs;

@@ -69,12 +69,22 @@ fn serving(name: &str, toml: &str, args: &[&str], env: &[(&str, &str)]) -> serde
     fields
 }
 
-const FILE: &str = "max_queued = 7\nmax_sessions = 123\nmax_patients = 456\n";
+const FILE: &str = "max_queued = 7\nmax_sessions = 123\nmax_patients = 456\nmax_worlds = 5\n";
 
 #[test]
 fn a_flag_wins_over_the_config_file() {
-    let fields = serving("settings-flag", FILE, &["--max-queued", "9"], &[]);
+    let fields = serving(
+        "settings-flag",
+        FILE,
+        &["--max-queued", "9", "--world-idle-seconds", "60"],
+        &[],
+    );
     assert_eq!(fields.get("max_queued"), Some(&Value::from(9)), "{fields:?}");
+    assert_eq!(
+        fields.get("world_idle_seconds"),
+        Some(&Value::from(60)),
+        "{fields:?}"
+    );
     assert_eq!(fields.get("max_sessions"), Some(&Value::from(123)), "{fields:?}");
 }
 
@@ -89,7 +99,13 @@ fn an_environment_variable_wins_over_the_config_file() {
 fn the_config_file_wins_over_the_defaults() {
     let fields = serving("settings-file", FILE, &[], &[]);
     assert_eq!(fields.get("max_patients"), Some(&Value::from(456)), "{fields:?}");
-    // A setting nobody gives keeps its default (64 MiB).
+    assert_eq!(fields.get("max_worlds"), Some(&Value::from(5)), "{fields:?}");
+    // A setting nobody gives keeps its default (64 MiB; 15 minutes).
+    assert_eq!(
+        fields.get("world_idle_seconds"),
+        Some(&Value::from(900)),
+        "{fields:?}"
+    );
     assert_eq!(
         fields.get("max_message_bytes"),
         Some(&Value::from(64 * 1024 * 1024)),

@@ -3,39 +3,128 @@
 //! violation reported at once; the answers name patients and lists by their ids.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use crate::api::convert::request::with_new_patient;
 use crate::api::convert::response::{hhmm, phase, priority, session_plan};
 use crate::api::convert::{FieldViolation, InvalidRequest};
 use crate::api::proto as pb;
 use crate::domain::plan::Plan;
 use crate::domain::{PatientIx, PlanningRequest, SessionIx};
-use crate::planning::desk::{BackfillAnswer, BackfillAsk, Finding, OfferAnswer, OfferAsk};
+use crate::planning::desk::{BackfillAnswer, BackfillAsk, Finding, OfferAnswer, OfferAsk, World};
 
 /// Answers a desk request may ask for, at most (`limit`).
 pub const MAX_LIMIT: i32 = 1_000;
 
-/// A world's violations under `world.`, or the validated request.
-fn world(
-    world: Option<pb::ProposeAllocationsRequest>,
-    v: &mut Vec<FieldViolation>,
-) -> Option<PlanningRequest> {
-    let Some(world) = world else {
-        v.push(violation(
-            "world",
-            "required: the sessions, pool, bookings and policy",
-        ));
-        return None;
-    };
-    match PlanningRequest::try_from(world) {
-        Ok(req) => Some(req),
-        Err(InvalidRequest(found)) => {
-            v.extend(found.into_iter().map(|f| FieldViolation {
-                field: format!("world.{}", f.field),
-                description: f.description,
-            }));
-            None
+/// Where a desk request's world comes from: sent with the request, or held by `LoadWorld`.
+/// (One per call, moved once: the size of the sent variant costs nothing.)
+#[allow(clippy::large_enum_variant)]
+pub enum Source {
+    Sent(Option<pb::ProposeAllocationsRequest>),
+    Held(Arc<World>),
+}
+
+impl Source {
+    /// The request's world: `world` as sent, or the world held under `world_id` (`held`, looked up
+    /// by the caller). Both given is a violation at `world_id`; so is an id with no world held.
+    pub fn of(
+        world: Option<pb::ProposeAllocationsRequest>,
+        world_id: &str,
+        held: Option<Arc<World>>,
+        v: &mut Vec<FieldViolation>,
+    ) -> Source {
+        match (world, world_id.is_empty(), held) {
+            (Some(w), true, _) => Source::Sent(Some(w)),
+            (Some(w), false, _) => {
+                v.push(violation("world_id", "give the world or a world_id, not both"));
+                Source::Sent(Some(w))
+            }
+            (None, false, Some(h)) => Source::Held(h),
+            (None, false, None) => {
+                v.push(violation(
+                    "world_id",
+                    "no world is held under this id; load it again",
+                ));
+                Source::Sent(None)
+            }
+            (None, true, _) => Source::Sent(None),
         }
     }
+
+    /// The session with this id.
+    fn session_index(&self, id: &str) -> Option<SessionIx> {
+        match self {
+            Source::Sent(w) => w.as_ref()?.sessions.iter().position(|s| s.id == id),
+            Source::Held(w) => w.session_ix(id),
+        }
+    }
+
+    /// The pool patient with this id.
+    fn patient_index(&self, id: &str) -> Option<PatientIx> {
+        match self {
+            Source::Sent(w) => w.as_ref()?.patients.iter().position(|p| p.id == id),
+            Source::Held(w) => w.patient_ix(id),
+        }
+    }
+
+    /// Session and pool patient lookups by id, for many ids: indexed once for a sent world, the
+    /// held world's own indexes for a held one.
+    #[allow(clippy::type_complexity)]
+    fn lookups(
+        &self,
+    ) -> (
+        Box<dyn Fn(&str) -> Option<usize> + '_>,
+        Box<dyn Fn(&str) -> Option<usize> + '_>,
+    ) {
+        fn index<'a>(ids: impl Iterator<Item = &'a str>) -> HashMap<&'a str, usize> {
+            ids.enumerate().map(|(i, id)| (id, i)).collect()
+        }
+        match self {
+            Source::Sent(None) => (Box::new(|_| None), Box::new(|_| None)),
+            Source::Sent(Some(w)) => {
+                let sessions = index(w.sessions.iter().map(|s| s.id.as_str()));
+                let patients = index(w.patients.iter().map(|p| p.id.as_str()));
+                (
+                    Box::new(move |id| sessions.get(id).copied()),
+                    Box::new(move |id| patients.get(id).copied()),
+                )
+            }
+            Source::Held(w) => (Box::new(|id| w.session_ix(id)), Box::new(|id| w.patient_ix(id))),
+        }
+    }
+
+    /// The validated world, or its violations under `world.` (a held world is valid already).
+    fn resolve(self, v: &mut Vec<FieldViolation>) -> Option<Arc<World>> {
+        match self {
+            Source::Held(w) => Some(w),
+            Source::Sent(None) => {
+                v.push(violation(
+                    "world",
+                    "required: the sessions, pool, bookings and policy (or a world_id)",
+                ));
+                None
+            }
+            Source::Sent(Some(world)) => match PlanningRequest::try_from(world) {
+                Ok(req) => Some(Arc::new(World::new(req))),
+                Err(InvalidRequest(found)) => {
+                    v.extend(found.into_iter().map(|f| FieldViolation {
+                        field: format!("world.{}", f.field),
+                        description: f.description,
+                    }));
+                    None
+                }
+            },
+        }
+    }
+}
+
+/// A world's violations under `world.`, or the validated request (`LoadWorld`, `ValidateRequest`).
+pub fn world(world: Option<pb::ProposeAllocationsRequest>) -> Result<World, InvalidRequest> {
+    let mut v = Vec::new();
+    let req = Source::Sent(world).resolve(&mut v);
+    done(v, || {
+        Arc::into_inner(req.expect("checked")).expect("a world just validated has one owner")
+    })
 }
 
 fn violation(field: impl Into<String>, description: impl Into<String>) -> FieldViolation {
@@ -52,10 +141,6 @@ fn limit(limit: i32, v: &mut Vec<FieldViolation>) -> usize {
     limit.clamp(1, MAX_LIMIT) as usize
 }
 
-fn session_index(world: Option<&pb::ProposeAllocationsRequest>, id: &str) -> Option<SessionIx> {
-    world?.sessions.iter().position(|s| s.id == id)
-}
-
 fn done<T>(v: Vec<FieldViolation>, ok: impl FnOnce() -> T) -> Result<T, InvalidRequest> {
     if v.is_empty() {
         Ok(ok())
@@ -64,18 +149,22 @@ fn done<T>(v: Vec<FieldViolation>, ok: impl FnOnce() -> T) -> Result<T, InvalidR
     }
 }
 
-/// A backfill request: the world and what is asked.
+/// A backfill request: the world and what is asked. `held` is the world named by `world_id`,
+/// when the caller holds one under that id.
 pub fn backfill_query(
     r: pb::RecommendBackfillRequest,
-) -> Result<(PlanningRequest, BackfillAsk), InvalidRequest> {
+    held: Option<Arc<World>>,
+) -> Result<(Arc<World>, BackfillAsk), InvalidRequest> {
     let pb::RecommendBackfillRequest {
         world: raw,
         session_id,
         free_minutes,
         limit: asked,
+        world_id,
     } = r;
     let mut v = Vec::new();
-    let session = session_index(raw.as_ref(), &session_id);
+    let source = Source::of(raw, &world_id, held, &mut v);
+    let session = source.session_index(&session_id);
     if session.is_none() {
         v.push(violation("session_id", "no session of the world has this id"));
     }
@@ -88,7 +177,7 @@ pub fn backfill_query(
         }
     }
     let limit = limit(asked, &mut v);
-    let req = world(raw, &mut v);
+    let req = source.resolve(&mut v);
     done(v, || {
         let ask = BackfillAsk {
             session: session.expect("checked"),
@@ -100,15 +189,20 @@ pub fn backfill_query(
 }
 
 /// An offer request: the world (with a new patient appended to its pool) and what is asked.
-pub fn offer_query(r: pb::OfferDatesRequest) -> Result<(PlanningRequest, OfferAsk), InvalidRequest> {
+pub fn offer_query(
+    r: pb::OfferDatesRequest,
+    held: Option<Arc<World>>,
+) -> Result<(Arc<World>, OfferAsk), InvalidRequest> {
     let pb::OfferDatesRequest {
-        world: mut raw,
+        world: raw,
         patient,
         limit: asked,
+        world_id,
     } = r;
     let mut v = Vec::new();
+    let mut source = Source::of(raw, &world_id, held, &mut v);
     let limit = limit(asked, &mut v);
-    let pool = raw.as_ref().map_or(0, |w| w.patients.len());
+    let mut new_patient = None;
     let mut new_at = None;
     let patient = match patient {
         None => {
@@ -119,9 +213,7 @@ pub fn offer_query(r: pb::OfferDatesRequest) -> Result<(PlanningRequest, OfferAs
             None
         }
         Some(pb::offer_dates_request::Patient::PatientId(id)) => {
-            let at = raw
-                .as_ref()
-                .and_then(|w| w.patients.iter().position(|p| p.id == id));
+            let at = source.patient_index(&id);
             if at.is_none() {
                 v.push(violation(
                     "patient_id",
@@ -130,24 +222,46 @@ pub fn offer_query(r: pb::OfferDatesRequest) -> Result<(PlanningRequest, OfferAs
             }
             at
         }
-        Some(pb::offer_dates_request::Patient::NewPatient(p)) => match raw.as_mut() {
-            Some(w) if w.patients.iter().any(|q| q.id == p.id) => {
+        Some(pb::offer_dates_request::Patient::NewPatient(p)) => {
+            if source.patient_index(&p.id).is_some() {
                 v.push(violation(
                     "new_patient.id",
                     "already in the world's pool; ask by patient_id",
                 ));
                 None
-            }
-            Some(w) => {
-                w.patients.push(p);
-                new_at = Some(pool);
+            } else {
+                new_at = match &mut source {
+                    Source::Sent(Some(w)) => {
+                        w.patients.push(p);
+                        Some(w.patients.len() - 1)
+                    }
+                    Source::Held(w) => {
+                        new_patient = Some(p);
+                        Some(w.req.patients.len())
+                    }
+                    Source::Sent(None) => None,
+                };
                 new_at
             }
-            None => None,
-        },
+        }
     };
     let mut found = Vec::new();
-    let req = world(raw, &mut found);
+    let req = source
+        .resolve(&mut found)
+        .and_then(|world| match new_patient.take() {
+            None => Some(world),
+            // A held world is valid; only the new patient is validated, as a pool patient would be.
+            Some(p) => match with_new_patient(&world.req, p) {
+                Ok(req) => Some(Arc::new(World::new(req))),
+                Err(InvalidRequest(bad)) => {
+                    found.extend(bad.into_iter().map(|f| FieldViolation {
+                        field: format!("world.{}", f.field),
+                        description: f.description,
+                    }));
+                    None
+                }
+            },
+        });
     // The new patient's violations name it, not its place in the pool.
     let prefix = new_at.map(|i| format!("world.patients[{i}]"));
     v.extend(found.into_iter().map(|f| match &prefix {
@@ -171,29 +285,23 @@ pub type HandLists = Vec<(SessionIx, Vec<PatientIx>)>;
 
 /// A check request: the world and the plan's lists. A list named twice, an unknown id and a
 /// patient on two lists (or twice on one) are refused.
-pub fn check_query(r: pb::CheckPlanRequest) -> Result<(PlanningRequest, HandLists), InvalidRequest> {
-    let pb::CheckPlanRequest { world: raw, lists } = r;
+pub fn check_query(
+    r: pb::CheckPlanRequest,
+    held: Option<Arc<World>>,
+) -> Result<(Arc<World>, HandLists), InvalidRequest> {
+    let pb::CheckPlanRequest {
+        world: raw,
+        lists,
+        world_id,
+    } = r;
     let mut v = Vec::new();
-    let (sessions, patients): (HashMap<&str, usize>, HashMap<&str, usize>) = match raw.as_ref() {
-        Some(w) => (
-            w.sessions
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (s.id.as_str(), i))
-                .collect(),
-            w.patients
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (p.id.as_str(), i))
-                .collect(),
-        ),
-        None => Default::default(),
-    };
+    let source = Source::of(raw, &world_id, held, &mut v);
+    let (session_of, patient_of) = source.lookups();
     let mut list_at: HashMap<usize, usize> = HashMap::new();
     let mut patient_at: HashMap<usize, usize> = HashMap::new();
     let mut out = Vec::new();
     for (i, list) in lists.iter().enumerate() {
-        let s = sessions.get(list.session_id.as_str()).copied();
+        let s = session_of(&list.session_id);
         match s {
             None => v.push(violation(
                 format!("lists[{i}].session_id"),
@@ -211,7 +319,7 @@ pub fn check_query(r: pb::CheckPlanRequest) -> Result<(PlanningRequest, HandList
         let mut ordered = Vec::new();
         for (j, id) in list.patient_ids.iter().enumerate() {
             let field = format!("lists[{i}].patient_ids[{j}]");
-            match patients.get(id.as_str()).copied() {
+            match patient_of(id) {
                 None => v.push(violation(field, "no patient of the world's pool has this id")),
                 Some(p) => {
                     if let Some(first) = patient_at.insert(p, i) {
@@ -228,15 +336,14 @@ pub fn check_query(r: pb::CheckPlanRequest) -> Result<(PlanningRequest, HandList
             out.push((s, ordered));
         }
     }
-    drop((sessions, patients));
-    let req = world(raw, &mut v);
+    drop((session_of, patient_of));
+    let req = source.resolve(&mut v);
     done(v, || (req.expect("checked"), out))
 }
 
 /// A world's violations, every one, or none.
 pub fn validation(r: pb::ValidateRequestRequest) -> pb::ValidateRequestResponse {
-    let mut v = Vec::new();
-    world(r.world, &mut v);
+    let v = world(r.world).err().map_or_else(Vec::new, |InvalidRequest(v)| v);
     pb::ValidateRequestResponse {
         valid: v.is_empty(),
         violations: v

@@ -198,6 +198,45 @@ impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {
     }
 }
 
+/// `world` with one more pool patient, validated exactly as a pool patient of the world would be
+/// (its violations under `patients[N]`, N the size of the pool). The world itself is valid already.
+pub fn with_new_patient(
+    world: &PlanningRequest,
+    patient: pb::Patient,
+) -> Result<PlanningRequest, InvalidRequest> {
+    let mut v = Violations::default();
+    let site_ids: HashMap<String, usize> = world
+        .sites
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.clone(), i))
+        .collect();
+    let mut patient_ids: HashMap<String, usize> = world
+        .patients
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.clone(), i))
+        .collect();
+    let longest_list = world.sessions.iter().map(|s| s.minutes).max();
+    let converted = convert_patient(
+        &mut v,
+        world.patients.len(),
+        patient,
+        &site_ids,
+        &mut patient_ids,
+        Some(world.planning_date),
+        longest_list,
+    );
+    match converted {
+        Some(p) if v.0.is_empty() => {
+            let mut out = world.clone();
+            out.patients.push(p);
+            Ok(out)
+        }
+        _ => Err(InvalidRequest(v.0)),
+    }
+}
+
 fn convert_session(
     v: &mut Violations,
     i: usize,

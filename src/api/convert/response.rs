@@ -73,12 +73,54 @@ pub fn session_plan(req: &PlanningRequest, l: &ListPlan) -> pb::SessionPlan {
     }
 }
 
+/// The plan's KPIs as the response shows them.
+pub fn kpis(req: &PlanningRequest, plan: &Plan) -> pb::Kpis {
+    let k = &plan.kpis;
+    pb::Kpis {
+        by_priority: k
+            .by_priority
+            .iter()
+            .map(|c| pb::PriorityCount {
+                priority: priority(c.priority) as i32,
+                booked: c.booked as i32,
+                unallocated: c.unallocated as i32,
+            })
+            .collect(),
+        booked: k.booked as i32,
+        unallocated: k.unallocated as i32,
+        due_date_breaches: k.due_date_breaches as i32,
+        utilisation: round4(k.utilisation),
+        utilisation_by_site: k
+            .utilisation_by_site
+            .iter()
+            .map(|u| pb::SiteUtilisation {
+                site_id: req.sites[u.site].id.clone(),
+                utilisation: round4(u.utilisation),
+                lists: u.lists as i32,
+            })
+            .collect(),
+        lists_on_target: k.lists_on_target as i32,
+        lists_with_target: k.lists_with_target as i32,
+        over_18_weeks_booked: k.over_18_weeks_booked as i32,
+        over_18_weeks_left: k.over_18_weeks_left as i32,
+        over_52_weeks_booked: k.over_52_weeks_booked as i32,
+        over_52_weeks_left: k.over_52_weeks_left as i32,
+        moves: k.moves as i32,
+        release_candidates: k.release_candidates as i32,
+        age_window_booked_past: k.age_window_booked_past as i32,
+        age_window_left_past: k.age_window_left_past as i32,
+        non_complex_booked: k.non_complex_booked as i32,
+        non_complex_at_hubs: k.non_complex_at_hubs as i32,
+        hub_minutes: k.hub_minutes as i32,
+        hub_minutes_complex: k.hub_minutes_complex as i32,
+    }
+}
+
 /// The response for a plan of a request.
 pub fn to_response(req: &PlanningRequest, plan: &Plan) -> pb::ProposeAllocationsResponse {
     let pid = |p: usize| req.patients[p].id.clone();
     let sid = |s: usize| req.sessions[s].id.clone();
     let sessions = plan.lists.iter().map(|l| session_plan(req, l)).collect();
-    let k = &plan.kpis;
     let s = &plan.stats;
     pb::ProposeAllocationsResponse {
         status: match plan.status {
@@ -98,44 +140,7 @@ pub fn to_response(req: &PlanningRequest, plan: &Plan) -> pb::ProposeAllocations
                 detail: u.detail.clone(),
             })
             .collect(),
-        kpis: Some(pb::Kpis {
-            by_priority: k
-                .by_priority
-                .iter()
-                .map(|c| pb::PriorityCount {
-                    priority: priority(c.priority) as i32,
-                    booked: c.booked as i32,
-                    unallocated: c.unallocated as i32,
-                })
-                .collect(),
-            booked: k.booked as i32,
-            unallocated: k.unallocated as i32,
-            due_date_breaches: k.due_date_breaches as i32,
-            utilisation: round4(k.utilisation),
-            utilisation_by_site: k
-                .utilisation_by_site
-                .iter()
-                .map(|u| pb::SiteUtilisation {
-                    site_id: req.sites[u.site].id.clone(),
-                    utilisation: round4(u.utilisation),
-                    lists: u.lists as i32,
-                })
-                .collect(),
-            lists_on_target: k.lists_on_target as i32,
-            lists_with_target: k.lists_with_target as i32,
-            over_18_weeks_booked: k.over_18_weeks_booked as i32,
-            over_18_weeks_left: k.over_18_weeks_left as i32,
-            over_52_weeks_booked: k.over_52_weeks_booked as i32,
-            over_52_weeks_left: k.over_52_weeks_left as i32,
-            moves: k.moves as i32,
-            release_candidates: k.release_candidates as i32,
-            age_window_booked_past: k.age_window_booked_past as i32,
-            age_window_left_past: k.age_window_left_past as i32,
-            non_complex_booked: k.non_complex_booked as i32,
-            non_complex_at_hubs: k.non_complex_at_hubs as i32,
-            hub_minutes: k.hub_minutes as i32,
-            hub_minutes_complex: k.hub_minutes_complex as i32,
-        }),
+        kpis: Some(kpis(req, plan)),
         solver: Some(pb::SolverStats {
             objective: round6(s.objective),
             best_bound: round6(s.best_bound),

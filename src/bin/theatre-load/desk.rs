@@ -1,7 +1,9 @@
 //! The booking desk's calls under load: `--rpc backfill | offer | check | validate` sends
 //! RecommendBackfill, OfferDates, CheckPlan or ValidateRequest on generated worlds instead of
 //! plans. Each call asks about another list (backfill) or another pool patient (offer) in turn;
-//! a check sends the world's held bookings as the plan.
+//! a check sends the world's held bookings as the plan. With `--world held` (the default) each
+//! world is loaded once (LoadWorld) and the calls name it by id, as a booking system would between
+//! changes; `--world sent` sends the whole world with every call. ValidateRequest always sends it.
 
 use std::time::Duration;
 
@@ -34,10 +36,21 @@ impl LoadRpc {
     }
 }
 
+/// How a desk call carries its world.
+#[derive(Clone, Copy, clap::ValueEnum, Debug, PartialEq, Eq)]
+pub(crate) enum WorldBy {
+    /// Loaded once with LoadWorld; each call names it by `world_id`.
+    Held,
+    /// The whole world in every call.
+    Sent,
+}
+
 /// What each world is asked about: its open lists and its pool, and its held bookings as lists.
 pub(crate) struct DeskCalls {
     rpc: LoadRpc,
     worlds: Vec<pb::ProposeAllocationsRequest>,
+    /// Each world's id on the server, once held (`hold`); empty when the worlds are sent.
+    ids: Vec<String>,
     lists: Vec<Vec<String>>,
     pool: Vec<Vec<String>>,
     held: Vec<Vec<pb::PlannedList>>,
@@ -84,10 +97,34 @@ impl DeskCalls {
         DeskCalls {
             rpc,
             worlds,
+            ids: Vec::new(),
             lists,
             pool,
             held,
         }
+    }
+
+    /// Loads every world on the server (LoadWorld), so that the calls name them by id. Not for
+    /// ValidateRequest, whose work is the world sent.
+    pub(crate) async fn hold(
+        &mut self,
+        client: &mut TheatreOptimiserClient<Channel>,
+        token: Option<&MetadataValue<Ascii>>,
+    ) -> Result<(), Status> {
+        if matches!(self.rpc, LoadRpc::ValidateRequest | LoadRpc::Propose) {
+            return Ok(());
+        }
+        for world in &self.worlds {
+            let message = pb::LoadWorldRequest {
+                world: Some(world.clone()),
+            };
+            let mut r = tonic::Request::new(message);
+            if let Some(t) = token {
+                r.metadata_mut().insert("authorization", t.clone());
+            }
+            self.ids.push(client.load_world(r).await?.into_inner().world_id);
+        }
+        Ok(())
     }
 
     /// Sends call `n`; `Ok` is an OK answer.
@@ -100,7 +137,10 @@ impl DeskCalls {
     ) -> Result<(), Status> {
         let w = (n % self.worlds.len() as u64) as usize;
         let turn = (n / self.worlds.len() as u64) as usize;
-        let world = Some(self.worlds[w].clone());
+        let (world, world_id) = match self.ids.get(w) {
+            Some(id) => (None, id.clone()),
+            None => (Some(self.worlds[w].clone()), String::new()),
+        };
         fn call<T>(message: T, timeout: Duration, token: Option<&MetadataValue<Ascii>>) -> tonic::Request<T> {
             let mut r = tonic::Request::new(message);
             r.set_timeout(timeout);
@@ -118,6 +158,7 @@ impl DeskCalls {
                     session_id: lists[turn % lists.len()].clone(),
                     free_minutes: None,
                     limit: 10,
+                    world_id,
                 };
                 client
                     .recommend_backfill(call(message, timeout, token))
@@ -132,6 +173,7 @@ impl DeskCalls {
                         pool[turn % pool.len()].clone(),
                     )),
                     limit: 10,
+                    world_id,
                 };
                 client.offer_dates(call(message, timeout, token)).await.map(drop)
             }
@@ -139,6 +181,7 @@ impl DeskCalls {
                 let message = pb::CheckPlanRequest {
                     world,
                     lists: self.held[w].clone(),
+                    world_id,
                 };
                 client.check_plan(call(message, timeout, token)).await.map(drop)
             }

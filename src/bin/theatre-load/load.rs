@@ -14,7 +14,7 @@ use theatre_optimiser::synth;
 use tonic::transport::Channel;
 use tonic::Code;
 
-use crate::desk::{DeskCalls, LoadRpc};
+use crate::desk::{DeskCalls, LoadRpc, WorldBy};
 use crate::{LoadArgs, LoadPlanner, LoadScale};
 
 /// Resolves `addr` and refuses it unless every address it names is loopback.
@@ -224,7 +224,7 @@ pub(crate) async fn run_load(args: &LoadArgs, label: &str) -> Result<Report> {
         bail!("--concurrency must be at least 1");
     }
     let requests = Arc::new(requests(args));
-    let desk = Arc::new((args.rpc != LoadRpc::Propose).then(|| DeskCalls::new(args.rpc, requests.to_vec())));
+    let mut desk = (args.rpc != LoadRpc::Propose).then(|| DeskCalls::new(args.rpc, requests.to_vec()));
     let timeout = Duration::from_secs_f64(args.timeout_seconds.max(0.001));
     let duration = Duration::from_secs_f64(args.duration_seconds.max(0.0));
     let token = match &args.token {
@@ -248,6 +248,12 @@ pub(crate) async fn run_load(args: &LoadArgs, label: &str) -> Result<Report> {
                 .max_encoding_message_size(256 * 1024 * 1024),
         );
     }
+    if let (Some(desk), WorldBy::Held) = (desk.as_mut(), args.world) {
+        desk.hold(&mut clients[0], token.as_ref())
+            .await
+            .context("loading the worlds (LoadWorld)")?;
+    }
+    let desk = Arc::new(desk);
     let issued = Arc::new(AtomicU64::new(0));
     let samples = Arc::new(Mutex::new(Vec::new()));
     let rss_start = args.server_pid.and_then(|pid| proc_status_kib(pid, "VmRSS"));

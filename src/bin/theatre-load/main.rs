@@ -85,6 +85,9 @@ pub(crate) struct LoadArgs {
     /// The RPC to send: plans, or one of the booking desk's calls on the same generated worlds.
     #[arg(long, value_enum, default_value_t = desk::LoadRpc::Propose)]
     pub(crate) rpc: desk::LoadRpc,
+    /// How desk calls carry their world: held on the server by id (LoadWorld once), or sent whole.
+    #[arg(long, value_enum, default_value_t = desk::WorldBy::Held)]
+    pub(crate) world: desk::WorldBy,
     /// Report this process's peak resident memory (VmHWM in /proc/<pid>/status).
     #[arg(long)]
     pub(crate) server_pid: Option<u32>,

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use tonic::transport::Channel;
 
 use crate::benchmarks_md::append_section;
-use crate::desk::LoadRpc;
+use crate::desk::{LoadRpc, WorldBy};
 use crate::load::{proc_status_kib, run_load};
 use crate::{LoadArgs, LoadPlanner, LoadScale, SuiteArgs};
 
@@ -196,6 +196,7 @@ pub(crate) async fn suite(args: SuiteArgs) -> Result<()> {
         timeout_seconds: 60.0,
         token: None,
         rpc: LoadRpc::Propose,
+        world: WorldBy::Held,
         server_pid: Some(pid),
     };
 
@@ -240,7 +241,8 @@ pub(crate) async fn suite(args: SuiteArgs) -> Result<()> {
     eprint!("{}", r.text());
     reports.push(r);
 
-    // The booking desk's calls at trust scale from 8 clients: interactive, no solver.
+    // The booking desk's calls at trust scale from 8 clients: interactive, no solver. Each world is
+    // loaded once and the calls name it (ValidateRequest sends its world: that is its work).
     for rpc in [
         LoadRpc::RecommendBackfill,
         LoadRpc::OfferDates,

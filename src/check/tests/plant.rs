@@ -137,6 +137,7 @@ pub(super) fn reassign(req: &PlanningRequest, plan: &mut Plan, assignment: Vec<O
 pub(super) fn recount(req: &PlanningRequest, plan: &mut Plan) {
     let fresh = Plan::build(
         req,
+        &crate::rules::eligible_sessions(req),
         plan.assignment.clone(),
         plan.status,
         plan.planner,

@@ -6,6 +6,7 @@
 use crate::check;
 use crate::domain::plan::{Plan, PlanStatus, SolverStats, StopReason};
 use crate::domain::{PatientIx, PlannerKind, PlanningRequest, RuleCode, SessionIx};
+use crate::planning::desk::World;
 use crate::planning::plan::timed_list;
 
 /// One way a plan breaks a hard rule, as the independent checker found it.
@@ -19,8 +20,9 @@ pub struct Finding {
 }
 
 /// The plan running `lists` (see [`hand_plan`]) and the independent checker's findings on it.
-pub fn check_hand_plan(req: &PlanningRequest, lists: &[(SessionIx, Vec<PatientIx>)]) -> (Plan, Vec<Finding>) {
-    let plan = hand_plan(req, lists);
+pub fn check_hand_plan(world: &World, lists: &[(SessionIx, Vec<PatientIx>)]) -> (Plan, Vec<Finding>) {
+    let req = &world.req;
+    let plan = hand_plan(req, world.eligible(), lists);
     let findings = check::check(req, &plan)
         .into_iter()
         .map(|v| Finding {
@@ -36,7 +38,12 @@ pub fn check_hand_plan(req: &PlanningRequest, lists: &[(SessionIx, Vec<PatientIx
 /// The plan running `lists` (each list's patients in running order); lists not named have no
 /// cases. A patient named twice is on both lists in `lists` but counted once (its first list)
 /// in the KPIs and objective; the checker reports it.
-pub fn hand_plan(req: &PlanningRequest, lists: &[(SessionIx, Vec<PatientIx>)]) -> Plan {
+/// `eligible` is every patient's lists ([`crate::rules::eligible_sessions`]).
+pub fn hand_plan(
+    req: &PlanningRequest,
+    eligible: &[Vec<SessionIx>],
+    lists: &[(SessionIx, Vec<PatientIx>)],
+) -> Plan {
     let mut assignment = vec![None; req.patients.len()];
     for (s, patients) in lists {
         for &p in patients {
@@ -61,6 +68,7 @@ pub fn hand_plan(req: &PlanningRequest, lists: &[(SessionIx, Vec<PatientIx>)]) -
     };
     let mut plan = Plan::build(
         req,
+        eligible,
         assignment,
         PlanStatus::Feasible,
         PlannerKind::Baseline,

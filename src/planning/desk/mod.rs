@@ -18,8 +18,62 @@ pub use hand::{check_hand_plan, hand_plan, Finding};
 pub use held::Held;
 pub use offer::{offer_dates, DateOffer, OfferAnswer, OfferAsk};
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use crate::domain::{PatientIx, PlanningRequest, RuleCode, SessionIx};
 use crate::rules;
+
+/// A validated world the desk answers on, with what is derived from it once and kept while the
+/// world is (a world held by id answers many calls): every patient's eligible lists, and the
+/// indexes of session and patient ids, each worked out on first need.
+#[derive(Debug)]
+pub struct World {
+    pub req: PlanningRequest,
+    eligible: OnceLock<Vec<Vec<SessionIx>>>,
+    ids: OnceLock<(HashMap<String, SessionIx>, HashMap<String, PatientIx>)>,
+}
+
+impl World {
+    pub fn new(req: PlanningRequest) -> World {
+        World {
+            req,
+            eligible: OnceLock::new(),
+            ids: OnceLock::new(),
+        }
+    }
+
+    fn ids(&self) -> &(HashMap<String, SessionIx>, HashMap<String, PatientIx>) {
+        self.ids.get_or_init(|| {
+            let index = |ids: Vec<&String>| {
+                ids.into_iter()
+                    .cloned()
+                    .enumerate()
+                    .map(|(i, id)| (id, i))
+                    .collect()
+            };
+            (
+                index(self.req.sessions.iter().map(|s| &s.id).collect()),
+                index(self.req.patients.iter().map(|p| &p.id).collect()),
+            )
+        })
+    }
+
+    /// The session with this id.
+    pub fn session_ix(&self, id: &str) -> Option<SessionIx> {
+        self.ids().0.get(id).copied()
+    }
+
+    /// The pool patient with this id.
+    pub fn patient_ix(&self, id: &str) -> Option<PatientIx> {
+        self.ids().1.get(id).copied()
+    }
+
+    /// Every patient's lists, as [`rules::eligible_sessions`] gives them.
+    pub fn eligible(&self) -> &[Vec<SessionIx>] {
+        self.eligible.get_or_init(|| rules::eligible_sessions(&self.req))
+    }
+}
 
 /// The first rule that keeps `p` off `s` as a new booking, in the order rules are reported
 /// (rules about the patient alone, then [`rules::PAIR_RULES`]); `None` when eligible.

@@ -32,7 +32,11 @@ fn lists_with(
 }
 
 fn plan_with(req: &PlanningRequest, held: &Held, s: SessionIx, extra: &[PatientIx]) -> Plan {
-    hand_plan(req, &lists_with(req, held, s, extra))
+    hand_plan(
+        req,
+        &rules::eligible_sessions(req),
+        &lists_with(req, held, s, extra),
+    )
 }
 
 /// Lists with room and candidates, most free minutes first.

@@ -19,7 +19,10 @@ use crate::api::metrics::Metrics;
 use crate::api::proto as pb;
 use crate::api::proto::theatre_optimiser_server::TheatreOptimiser;
 use crate::api::whatif;
+use crate::api::worlds::Worlds;
 use crate::planning::{Progress, ProgressSink, SolveOptions};
+
+mod desk_calls;
 
 /// Limits and capacity of one service instance.
 #[derive(Debug, Clone)]
@@ -32,6 +35,10 @@ pub struct ServiceConfig {
     pub max_patients: usize,
     /// Kept back from the client's deadline to convert and send the answer.
     pub deadline_margin: Duration,
+    /// Worlds held for desk calls (`LoadWorld`) at once; a new one pushes out the least recently used.
+    pub max_worlds: usize,
+    /// A held world is forgotten after this long without a call that names it.
+    pub world_idle: Duration,
 }
 
 impl Default for ServiceConfig {
@@ -43,6 +50,8 @@ impl Default for ServiceConfig {
             max_sessions: 5_000,
             max_patients: 50_000,
             deadline_margin: Duration::from_millis(250),
+            max_worlds: 16,
+            world_idle: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -61,7 +70,6 @@ pub type Planner = Arc<
         + Sync,
 >;
 
-/// Validates and plans one request; the same path for the service and the offline CLI.
 /// The tonic service.
 #[derive(Clone)]
 pub struct OptimiserService {
@@ -69,6 +77,8 @@ pub struct OptimiserService {
     slots: Arc<Semaphore>,
     metrics: Arc<Metrics>,
     planner: Planner,
+    /// Worlds held for desk calls (`LoadWorld`).
+    worlds: Arc<Worlds>,
     /// Set once the shutdown grace period is over: every solve stops.
     stopping: Arc<watch::Sender<bool>>,
 }
@@ -90,7 +100,9 @@ impl OptimiserService {
     /// [`OptimiserService::new`]).
     pub fn with_planner(config: ServiceConfig, metrics: Arc<Metrics>, planner: Planner) -> Self {
         let slots = Arc::new(Semaphore::new(config.max_concurrent_solves.max(1)));
+        let worlds = Arc::new(Worlds::new(config.max_worlds, config.world_idle));
         OptimiserService {
+            worlds,
             config,
             slots,
             metrics,
@@ -434,10 +446,9 @@ impl TheatreOptimiser for OptimiserService {
         request: Request<pb::RecommendBackfillRequest>,
     ) -> Result<Response<pb::RecommendBackfillResponse>, Status> {
         let request = request.into_inner();
-        let span = tracing::info_span!("recommend_backfill");
-        let out = self.desk(self.world_size(request.world.as_ref()), span, move || {
-            desk::recommend_backfill(request)
-        });
+        let span = tracing::info_span!("recommend_backfill", held = !request.world_id.is_empty());
+        let held = self.held(request.world.as_ref(), &request.world_id);
+        let out = self.desk(held, span, move |held| desk::recommend_backfill(request, held));
         Ok(Response::new(out.await?))
     }
 
@@ -446,10 +457,9 @@ impl TheatreOptimiser for OptimiserService {
         request: Request<pb::OfferDatesRequest>,
     ) -> Result<Response<pb::OfferDatesResponse>, Status> {
         let request = request.into_inner();
-        let span = tracing::info_span!("offer_dates");
-        let out = self.desk(self.world_size(request.world.as_ref()), span, move || {
-            desk::offer_dates(request)
-        });
+        let span = tracing::info_span!("offer_dates", held = !request.world_id.is_empty());
+        let held = self.held(request.world.as_ref(), &request.world_id);
+        let out = self.desk(held, span, move |held| desk::offer_dates(request, held));
         Ok(Response::new(out.await?))
     }
 
@@ -458,10 +468,13 @@ impl TheatreOptimiser for OptimiserService {
         request: Request<pb::CheckPlanRequest>,
     ) -> Result<Response<pb::CheckPlanResponse>, Status> {
         let request = request.into_inner();
-        let span = tracing::info_span!("check_plan", lists = request.lists.len());
-        let out = self.desk(self.world_size(request.world.as_ref()), span, move || {
-            desk::check_plan(request)
-        });
+        let span = tracing::info_span!(
+            "check_plan",
+            lists = request.lists.len(),
+            held = !request.world_id.is_empty()
+        );
+        let held = self.held(request.world.as_ref(), &request.world_id);
+        let out = self.desk(held, span, move |held| desk::check_plan(request, held));
         Ok(Response::new(out.await?))
     }
 
@@ -471,51 +484,26 @@ impl TheatreOptimiser for OptimiserService {
     ) -> Result<Response<pb::ValidateRequestResponse>, Status> {
         let request = request.into_inner();
         let span = tracing::info_span!("validate_request");
-        let out = self.desk(self.world_size(request.world.as_ref()), span, move || {
-            Ok(desk::validate_request(request))
-        });
+        let sized = self.world_size(request.world.as_ref()).map(|()| None);
+        let out = self.desk(sized, span, move |_| Ok(desk::validate_request(request)));
         Ok(Response::new(out.await?))
     }
-}
 
-impl OptimiserService {
-    /// A desk request's world within the size limits (a missing world is validation's to refuse).
-    fn world_size(&self, world: Option<&pb::ProposeAllocationsRequest>) -> Result<(), ProposeError> {
-        world.map_or(Ok(()), |w| self.check_size(w))
+    async fn load_world(
+        &self,
+        request: Request<pb::LoadWorldRequest>,
+    ) -> Result<Response<pb::LoadWorldResponse>, Status> {
+        let out = self.hold_world(request.into_inner());
+        Ok(Response::new(out.await?))
     }
 
-    /// Answers a booking-desk request off the async runtime: the world's size is checked first;
-    /// no solve slot is taken (the answers take milliseconds, and no solver runs).
-    async fn desk<T: Send + 'static>(
+    async fn unload_world(
         &self,
-        sized: Result<(), ProposeError>,
-        span: tracing::Span,
-        answer: impl FnOnce() -> Result<T, ProposeError> + Send + 'static,
-    ) -> Result<T, ProposeError> {
+        request: Request<pb::UnloadWorldRequest>,
+    ) -> Result<Response<pb::UnloadWorldResponse>, Status> {
         self.metrics.requests.inc();
-        let result = match sized {
-            Err(e) => Err(e),
-            Ok(()) => {
-                let dispatch = tracing::dispatcher::get_default(|d| d.clone());
-                tokio::task::spawn_blocking(move || {
-                    tracing::dispatcher::with_default(&dispatch, || {
-                        let _entered = span.enter();
-                        // The panic payload is not logged: it could quote request data.
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(answer)).unwrap_or_else(|_| {
-                            tracing::error!("a desk answer panicked; answering INTERNAL");
-                            Err(ProposeError::Internal("the answer panicked".into()))
-                        })
-                    })
-                })
-                .await
-                .map_err(|e| ProposeError::Internal(format!("desk task failed: {e}")))
-                .and_then(|r| r)
-            }
-        };
-        if result.is_err() {
-            self.metrics.errors.inc();
-        }
-        result
+        let unloaded = self.worlds.unload(&request.into_inner().world_id);
+        Ok(Response::new(pb::UnloadWorldResponse { unloaded }))
     }
 }
 
