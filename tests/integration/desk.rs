@@ -11,7 +11,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-use crate::support::{objective, sample, TestServer};
+use crate::support::{held_with, objective, sample, unbooked_child, TestServer};
 
 /// A locked list of the sample with one booking and room left.
 const GAP: &str = "RCH-1130-T1-AM";
@@ -30,28 +30,6 @@ fn fields(status: &Status) -> BTreeSet<String> {
 
 fn set(fields: &[&str]) -> BTreeSet<String> {
     fields.iter().map(|f| f.to_string()).collect()
-}
-
-/// The held bookings of a world as plan lists, with `list` in place of its session's.
-fn held_with(world: &pb::ProposeAllocationsRequest, list: Option<&pb::SessionPlan>) -> Vec<pb::PlannedList> {
-    let mut lists: Vec<pb::PlannedList> = Vec::new();
-    for b in &world.existing_bookings {
-        match lists.iter_mut().find(|l| l.session_id == b.session_id) {
-            Some(l) => l.patient_ids.push(b.patient_id.clone()),
-            None => lists.push(pb::PlannedList {
-                session_id: b.session_id.clone(),
-                patient_ids: vec![b.patient_id.clone()],
-            }),
-        }
-    }
-    if let Some(list) = list {
-        lists.retain(|l| l.session_id != list.session_id);
-        lists.push(pb::PlannedList {
-            session_id: list.session_id.clone(),
-            patient_ids: list.cases.iter().map(|c| c.patient_id.clone()).collect(),
-        });
-    }
-    lists
 }
 
 async fn check(
@@ -133,17 +111,7 @@ async fn offers_for_a_pool_patient_and_a_new_one_agree() {
     let server = TestServer::start(ServerOptions::default()).await;
     let mut client = server.client().await;
     let world = sample();
-    let booked: BTreeSet<&str> = world
-        .existing_bookings
-        .iter()
-        .map(|b| b.patient_id.as_str())
-        .collect();
-    let child = world
-        .patients
-        .iter()
-        .find(|p| !booked.contains(p.id.as_str()) && p.specialty == "120")
-        .unwrap()
-        .clone();
+    let child = unbooked_child(&world, "120");
     let by_id = client
         .offer_dates(pb::OfferDatesRequest {
             world: Some(world.clone()),

@@ -13,7 +13,7 @@ use tonic::transport::Channel;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::support::{sample, TestServer};
+use crate::support::{held_with, sample, unbooked_child, TestServer};
 
 /// A locked list of the sample with one booking and room left.
 const GAP: &str = "RCH-1130-T1-AM";
@@ -93,17 +93,7 @@ async fn desk_calls_on_a_held_world_answer_as_on_the_sent_world() {
     assert_eq!(held.into_inner(), sent.into_inner());
 
     // A pool patient by id, and a child not yet in the pool, validated against the held world.
-    let booked: BTreeSet<&str> = world
-        .existing_bookings
-        .iter()
-        .map(|b| b.patient_id.as_str())
-        .collect();
-    let child = world
-        .patients
-        .iter()
-        .find(|p| !booked.contains(p.id.as_str()) && p.specialty == "120")
-        .unwrap()
-        .clone();
+    let child = unbooked_child(&world, "120");
     let by_id = Patient::PatientId(child.id.clone());
     let sent = client
         .offer_dates(offer(Some(world.clone()), "", by_id.clone()))
@@ -131,16 +121,7 @@ async fn desk_calls_on_a_held_world_answer_as_on_the_sent_world() {
     assert_eq!(fields(&again), BTreeSet::from(["patient_id".to_string()]));
 
     // A plan checked on the held world: the held bookings plus one unknown patient.
-    let mut lists: Vec<pb::PlannedList> = Vec::new();
-    for b in &world.existing_bookings {
-        match lists.iter_mut().find(|l| l.session_id == b.session_id) {
-            Some(l) => l.patient_ids.push(b.patient_id.clone()),
-            None => lists.push(pb::PlannedList {
-                session_id: b.session_id.clone(),
-                patient_ids: vec![b.patient_id.clone()],
-            }),
-        }
-    }
+    let mut lists = held_with(&world, None);
     let check =
         |world: Option<pb::ProposeAllocationsRequest>, world_id: &str, lists: Vec<pb::PlannedList>| {
             pb::CheckPlanRequest {

@@ -234,3 +234,43 @@ pub async fn wait_until(limit: std::time::Duration, mut condition: impl FnMut() 
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// The held bookings of a world as plan lists, with `list` in place of its session's.
+pub fn held_with(
+    world: &pb::ProposeAllocationsRequest,
+    list: Option<&pb::SessionPlan>,
+) -> Vec<pb::PlannedList> {
+    let mut lists: Vec<pb::PlannedList> = Vec::new();
+    for b in &world.existing_bookings {
+        match lists.iter_mut().find(|l| l.session_id == b.session_id) {
+            Some(l) => l.patient_ids.push(b.patient_id.clone()),
+            None => lists.push(pb::PlannedList {
+                session_id: b.session_id.clone(),
+                patient_ids: vec![b.patient_id.clone()],
+            }),
+        }
+    }
+    if let Some(list) = list {
+        lists.retain(|l| l.session_id != list.session_id);
+        lists.push(pb::PlannedList {
+            session_id: list.session_id.clone(),
+            patient_ids: list.cases.iter().map(|c| c.patient_id.clone()).collect(),
+        });
+    }
+    lists
+}
+
+/// The first pool patient of `specialty` with no booking held.
+pub fn unbooked_child(world: &pb::ProposeAllocationsRequest, specialty: &str) -> pb::Patient {
+    let booked: std::collections::BTreeSet<&str> = world
+        .existing_bookings
+        .iter()
+        .map(|b| b.patient_id.as_str())
+        .collect();
+    world
+        .patients
+        .iter()
+        .find(|p| !booked.contains(p.id.as_str()) && p.specialty == specialty)
+        .expect("an unbooked child of the specialty")
+        .clone()
+}
