@@ -2,7 +2,8 @@
 //! policy numbers, and reports each way a plan breaks them, one file per concern:
 //! `conservation` (every patient exactly once), `eligibility` (the case rules), `lists` (capacity,
 //! times, order), `bookings` (pinned bookings and moves), `windows` (the age-window counts),
-//! `hubs` (the right-place counts and reasons) and `facts` (ages, phases, capacity worked out again).
+//! `hubs` (the right-place counts and reasons), `beds` (children's beds night by night, the
+//! day-case counts and the `no_bed` reasons) and `facts` (ages, phases, capacity worked out again).
 //!
 //! It deliberately shares no code with the planners: nothing from `rules` or `planning`, and none
 //! of the helper methods of [`PlanningRequest`]. Ages, phases, pinned bookings, list capacity,
@@ -13,6 +14,7 @@
 //!
 //! Imports: `domain`.
 
+mod beds;
 mod bookings;
 mod conservation;
 mod eligibility;
@@ -74,6 +76,7 @@ pub fn check(req: &PlanningRequest, plan: &Plan) -> Vec<Violation> {
     c.moves();
     c.age_windows();
     c.right_place();
+    c.beds();
     c.out
 }
 

@@ -185,6 +185,29 @@ pub struct SiteUtilisation {
     pub lists: u32,
 }
 
+/// Day cases and overnight stays of one site's cases in the plan.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SiteDayCases {
+    pub site: SiteIx,
+    /// Cases booked at the site (pool cases and held bookings).
+    pub cases: u32,
+    /// Of them, cases without an overnight stay.
+    pub day_cases: u32,
+    /// The most overnight cases on one night at the site.
+    pub peak_overnight: u32,
+}
+
+impl SiteDayCases {
+    /// The planned day-case rate: day cases over cases (1 without cases).
+    pub fn rate(&self) -> f64 {
+        if self.cases == 0 {
+            1.0
+        } else {
+            f64::from(self.day_cases) / f64::from(self.cases)
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Kpis {
     pub by_priority: Vec<PriorityCount>,
@@ -207,6 +230,8 @@ pub struct Kpis {
     pub hub_minutes_complex: u32,
     pub utilisation: f64,
     pub utilisation_by_site: Vec<SiteUtilisation>,
+    /// Every site with cases in the plan, in site order.
+    pub day_cases_by_site: Vec<SiteDayCases>,
     pub lists_on_target: u32,
     pub lists_with_target: u32,
     pub over_18_weeks_booked: u32,

@@ -33,6 +33,7 @@ pub struct Policy {
     /// Procedures with an age window, by name: OPCS-4 prefixes and the age to treat by.
     pub age_windows: BTreeMap<String, AgeWindow>,
     pub ex_premature: ExPremature,
+    pub day_case: DayCase,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -222,6 +223,17 @@ impl ExPremature {
             self.term_until_post_conception_weeks
         }
     }
+}
+
+/// Day-case lines (seed 004, the CYP elective recovery guidance): the share of planned cases
+/// that go home the same day, per site, is measured against these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DayCase {
+    /// The day-case rate every site should reach.
+    pub target_rate: f64,
+    /// The day-case rate to aim for.
+    pub aim_rate: f64,
 }
 
 /// Why a profile or an override could not be used.
@@ -424,6 +436,10 @@ impl Policy {
                     "must be in 1..=age.paediatric_list_under_months",
                 );
             }
+        }
+        let d = &self.day_case;
+        if !(0.0 <= d.target_rate && d.target_rate <= d.aim_rate && d.aim_rate <= 1.0) {
+            return out("day_case", "need 0 <= target_rate <= aim_rate <= 1");
         }
         let x = &self.ex_premature;
         if !(22..=44).contains(&x.preterm_under_gestation_weeks) {

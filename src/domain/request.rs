@@ -58,6 +58,20 @@ pub struct Site {
     pub id: String,
     pub name: String,
     pub specialist_centre: bool,
+    /// Children's beds for elective overnight stays each night; `None`: not limited.
+    pub children_beds: Option<u32>,
+    /// Nights with another number of beds, by date (sorted, one per date).
+    pub bed_nights: Vec<(Date, u32)>,
+}
+
+impl Site {
+    /// The children's beds on the night after `date`, if limited.
+    pub fn beds_on(&self, date: Date) -> Option<u32> {
+        match self.bed_nights.binary_search_by_key(&date, |&(d, _)| d) {
+            Ok(i) => Some(self.bed_nights[i].1),
+            Err(_) => self.children_beds,
+        }
+    }
 }
 
 /// A theatre session (list): a block of theatre time at one site, held by one specialty.
@@ -114,6 +128,9 @@ pub struct Patient {
     /// The date the clinician asks the procedure to be done by; it replaces the procedure's age
     /// window.
     pub treat_by: Option<Date>,
+    /// Needs an overnight stay after the procedure: takes a children's bed at the list's site on
+    /// the night of the operation.
+    pub overnight: bool,
 }
 
 /// `date` moved by whole calendar months (clamped to the month's last day).
@@ -231,6 +248,19 @@ impl PlanningRequest {
             None => (f64::from(self.age_at(p, s)) * 365.25 / 12.0).floor() as i64,
         };
         Some(gestation + age)
+    }
+
+    /// The children's beds on the night of session `s` at its site, if limited.
+    pub fn beds_of(&self, s: SessionIx) -> Option<u32> {
+        let session = &self.sessions[s];
+        self.sites[session.site].beds_on(session.date)
+    }
+
+    /// Whether any site limits its beds: without a limit, overnight stays constrain nothing.
+    pub fn beds_limited(&self) -> bool {
+        self.sites
+            .iter()
+            .any(|site| site.children_beds.is_some() || !site.bed_nights.is_empty())
     }
 
     /// The existing booking of a patient, if any (validation allows at most one).

@@ -27,6 +27,10 @@ pub enum RuleCode {
     /// Cases and changeovers fit in the list: eligible lists are full (a reason a patient is not
     /// booked), or a list holds more than its minutes (a broken plan).
     Capacity,
+    /// Overnight cases on one night at a site fit in its children's beds: the eligible lists'
+    /// nights have no bed left (a reason a patient is not booked), or a night holds more
+    /// overnight cases than beds (a broken plan).
+    NoBed,
     /// No list in the request takes the patient.
     NoEligibleSession,
     /// The plan's own consistency, judged only by the plan checker: case times.
@@ -52,7 +56,7 @@ pub enum RuleCode {
 
 impl RuleCode {
     /// Every rule, for reading codes back.
-    pub const ALL: [RuleCode; 26] = [
+    pub const ALL: [RuleCode; 27] = [
         RuleCode::SessionReleased,
         RuleCode::SpecialtyMismatch,
         RuleCode::SurgeonMismatch,
@@ -70,6 +74,7 @@ impl RuleCode {
         RuleCode::CaseTooLong,
         RuleCode::EbiNotApproved,
         RuleCode::Capacity,
+        RuleCode::NoBed,
         RuleCode::NoEligibleSession,
         RuleCode::Times,
         RuleCode::Order,
@@ -101,6 +106,7 @@ impl RuleCode {
             RuleCode::CaseTooLong => "case_too_long",
             RuleCode::EbiNotApproved => "ebi_not_approved",
             RuleCode::Capacity => "capacity",
+            RuleCode::NoBed => "no_bed",
             RuleCode::NoEligibleSession => "no_eligible_session",
             RuleCode::Times => "times",
             RuleCode::Order => "order",
@@ -139,6 +145,7 @@ impl RuleCode {
             RuleCode::CaseTooLong => "the case does not fit in the list's free minutes",
             RuleCode::EbiNotApproved => "the procedure needs Evidence-Based Interventions approval",
             RuleCode::Capacity => "eligible lists are full with more urgent or longer-waiting cases",
+            RuleCode::NoBed => "no children's bed is left at the site on the night of the operation",
             RuleCode::NoEligibleSession => "no list in the plan can take this patient",
             RuleCode::Times => {
                 "cases start with the list, run their minutes, leave a turnaround and end in time"

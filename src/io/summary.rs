@@ -121,6 +121,25 @@ pub fn text(plan: &pb::ProposeAllocationsResponse) -> String {
             "  right place: {} of {} cases that need no specialist centre booked at one; {} of {} hub minutes used by children who need one",
             k.non_complex_at_hubs, k.non_complex_booked, k.hub_minutes_complex, k.hub_minutes
         );
+        for d in &k.day_cases_by_site {
+            let (target, aim) = (k.day_case_target * 100.0, k.day_case_aim * 100.0);
+            let line = if d.rate >= k.day_case_aim {
+                format!("at or above the {aim:.0}% aim")
+            } else if d.rate >= k.day_case_target {
+                format!("at or above the {target:.0}% target, below the {aim:.0}% aim")
+            } else {
+                format!("below the {target:.0}% target")
+            };
+            let _ = writeln!(
+                out,
+                "  day cases at {}: {} of {} ({:.1}%, {line}); at most {} overnight on one night",
+                d.site_id,
+                d.day_cases,
+                d.cases,
+                d.rate * 100.0,
+                d.peak_overnight
+            );
+        }
     }
     if let Some(s) = &plan.solver {
         let _ = writeln!(

@@ -4,19 +4,29 @@
 //! must beat, and the optimiser's starting point.
 
 use crate::domain::{PatientIx, PlanningRequest, SessionIx};
+use crate::planning::beds::{BedNights, Beds};
 
 /// Each patient's list under first-fit (`None`: not booked).
 pub fn first_fit(req: &PlanningRequest, options: &[Vec<SessionIx>]) -> Vec<Option<SessionIx>> {
     let mut assignment: Vec<Option<SessionIx>> = vec![None; req.patients.len()];
     let mut free: Vec<i64> = (0..req.sessions.len()).map(|s| req.case_capacity(s)).collect();
+    let nights = BedNights::of(req);
+    let mut beds = Beds::new(&nights);
 
-    // Pinned bookings stay, whatever room is left; then offered dates that are still allowed.
+    // Pinned bookings stay, whatever room is left (their beds are counted by `BedNights`); then
+    // offered dates that are still allowed.
     for pinned_first in [true, false] {
         for b in req.bookings.iter().filter(|b| req.is_pinned(b) == pinned_first) {
-            let fits = free[b.session] >= req.case_load(b.patient);
-            if pinned_first || (fits && options[b.patient].contains(&b.session)) {
+            if pinned_first {
                 assignment[b.patient] = Some(b.session);
                 free[b.session] -= req.case_load(b.patient);
+                continue;
+            }
+            let fits = free[b.session] >= req.case_load(b.patient) && beds.room(req, b.patient, b.session);
+            if fits && options[b.patient].contains(&b.session) {
+                assignment[b.patient] = Some(b.session);
+                free[b.session] -= req.case_load(b.patient);
+                beds.take(req, b.patient, b.session);
             }
         }
     }
@@ -39,9 +49,13 @@ pub fn first_fit(req: &PlanningRequest, options: &[Vec<SessionIx>]) -> Vec<Optio
     for p in queue {
         let mut candidates = options[p].clone();
         candidates.sort_by_key(by_time);
-        if let Some(&s) = candidates.iter().find(|&&s| free[s] >= req.case_load(p)) {
+        if let Some(&s) = candidates
+            .iter()
+            .find(|&&s| free[s] >= req.case_load(p) && beds.room(req, p, s))
+        {
             assignment[p] = Some(s);
             free[s] -= req.case_load(p);
+            beds.take(req, p, s);
         }
     }
     debug_assert!(assignment

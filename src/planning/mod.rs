@@ -8,6 +8,7 @@
 //! Imports: `check`, `rules`, `domain`.
 
 pub mod baseline;
+pub mod beds;
 pub mod desk;
 pub mod model;
 pub mod objective;

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 
 use crate::domain::plan::{
-    CasePlan, Conflict, HubReason, Kpis, ListPlan, Move, Plan, PlanStatus, PriorityCount, SiteUtilisation,
-    SolverStats, Unallocated,
+    CasePlan, Conflict, HubReason, Kpis, ListPlan, Move, Plan, PlanStatus, PriorityCount, SiteDayCases,
+    SiteUtilisation, SolverStats, Unallocated,
 };
 use crate::domain::{PatientIx, PlannerKind, PlanningRequest, Priority, RuleCode, SessionIx};
+use crate::planning::beds::{BedNights, Beds};
 use crate::planning::objective;
 use crate::rules;
 
@@ -171,6 +172,23 @@ fn explain_unallocated(
     eligible: &[Vec<SessionIx>],
     assignment: &[Option<SessionIx>],
 ) -> Vec<Unallocated> {
+    // Minutes each list has left and beds each night has left, for the overnight cases left out.
+    let nights = BedNights::of(req);
+    let mut free: Vec<i64> = (0..req.sessions.len())
+        .map(|s| req.effective_capacity(s))
+        .collect();
+    let mut beds = Beds::new(&nights);
+    for (p, s) in assignment.iter().enumerate() {
+        if let Some(s) = *s {
+            free[s] -= req.case_load(p);
+            let pinned = req
+                .booking_of(p)
+                .is_some_and(|b| req.is_pinned(b) && b.session == s);
+            if !pinned {
+                beds.take(req, p, s);
+            }
+        }
+    }
     (0..req.patients.len())
         .filter(|&p| assignment[p].is_none())
         .map(|p| {
@@ -189,6 +207,24 @@ fn explain_unallocated(
             }
             let same = lists.of_patient(req, p);
             let options = eligible[p].len();
+            let with_room: Vec<SessionIx> = eligible[p]
+                .iter()
+                .copied()
+                .filter(|&s| free[s] >= req.case_load(p))
+                .collect();
+            if req.patients[p].overnight
+                && !with_room.is_empty()
+                && with_room.iter().all(|&s| !beds.room(req, p, s))
+            {
+                return Unallocated {
+                    patient: p,
+                    reasons: vec![RuleCode::NoBed],
+                    detail: format!(
+                        "{} eligible list(s) with room, all on nights with no children's bed left",
+                        with_room.len()
+                    ),
+                };
+            }
             if options > 0 {
                 return Unallocated {
                     patient: p,
@@ -318,7 +354,36 @@ fn kpis(req: &PlanningRequest, assignment: &[Option<SessionIx>], lists: &[ListPl
         }
     }
     k.release_candidates = lists.iter().filter(|l| l.release_candidate).count() as u32;
+    k.day_cases_by_site = day_cases_by_site(req, assignment);
     k
+}
+
+/// Each site's cases, day cases and busiest night, over every case the plan books.
+fn day_cases_by_site(req: &PlanningRequest, assignment: &[Option<SessionIx>]) -> Vec<SiteDayCases> {
+    let mut sites: Vec<SiteDayCases> = (0..req.sites.len())
+        .map(|site| SiteDayCases {
+            site,
+            cases: 0,
+            day_cases: 0,
+            peak_overnight: 0,
+        })
+        .collect();
+    let mut nights: BTreeMap<(usize, crate::domain::Date), u32> = BTreeMap::new();
+    for (p, s) in assignment.iter().enumerate() {
+        let Some(s) = *s else { continue };
+        let session = &req.sessions[s];
+        let site = &mut sites[session.site];
+        site.cases += 1;
+        if req.patients[p].overnight {
+            let n = nights.entry((session.site, session.date)).or_default();
+            *n += 1;
+            site.peak_overnight = site.peak_overnight.max(*n);
+        } else {
+            site.day_cases += 1;
+        }
+    }
+    sites.retain(|s| s.cases > 0);
+    sites
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> f64 {

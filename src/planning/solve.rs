@@ -228,11 +228,12 @@ fn schedule_components(
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
+    let nights = crate::planning::beds::BedNights::of(req);
     let mut states: Vec<ComponentState> = comps
         .iter()
         .enumerate()
         .map(|(i, comp)| {
-            let dense = Dense::build(req, comp, options);
+            let dense = Dense::build(req, comp, options, &nights);
             let start: Vec<Option<(u32, u32)>> = dense
                 .patients
                 .iter()
@@ -494,20 +495,30 @@ fn run_pairs(
     })
 }
 
-/// One list per patient, capacity respected (rounded values re-checked).
+/// One list per patient, capacity and beds respected (rounded values re-checked).
 fn valid_allocation(req: &PlanningRequest, comp: &Component, chosen: &[(usize, SessionIx)]) -> bool {
     let mut seen = std::collections::HashSet::new();
     if !chosen.iter().all(|(p, _)| seen.insert(*p)) {
         return false;
     }
-    comp.sessions.iter().all(|&s| {
-        let load: i64 = chosen
-            .iter()
-            .filter(|(_, t)| *t == s)
-            .map(|(p, _)| req.case_load(*p))
-            .sum();
-        load <= req.effective_capacity(s)
-    })
+    let nights = crate::planning::beds::BedNights::of(req);
+    let mut stays = vec![0u32; nights.beds.len()];
+    for &(p, s) in chosen {
+        let pinned = req.booking_of(p).is_some_and(|b| req.is_pinned(b));
+        if let (Some(g), false) = (nights.night(req, p, s), pinned) {
+            stays[g as usize] += 1;
+        }
+    }
+    let beds_ok = (0..stays.len()).all(|g| stays[g] <= nights.free(g as u32));
+    beds_ok
+        && comp.sessions.iter().all(|&s| {
+            let load: i64 = chosen
+                .iter()
+                .filter(|(_, t)| *t == s)
+                .map(|(p, _)| req.case_load(*p))
+                .sum();
+            load <= req.effective_capacity(s)
+        })
 }
 
 /// The model objective of a component under a given allocation of its patients.

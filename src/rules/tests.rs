@@ -18,11 +18,15 @@ fn base() -> PlanningRequest {
                 id: "RCH".into(),
                 name: "RCH".into(),
                 specialist_centre: true,
+                children_beds: None,
+                bed_nights: vec![],
             },
             Site {
                 id: "DGH".into(),
                 name: "DGH".into(),
                 specialist_centre: false,
+                children_beds: None,
+                bed_nights: vec![],
             },
         ],
         sessions: vec![Session {
@@ -65,6 +69,7 @@ fn base() -> PlanningRequest {
             gestation_weeks: None,
             age_days: None,
             treat_by: None,
+            overnight: false,
         }],
         bookings: vec![],
         policy: Policy::default_profile(),

@@ -30,7 +30,7 @@ use crate::api::proto as pb;
 use crate::domain::policy::Policy;
 use bookings::make_bookings;
 use catalogue::planning_date;
-use patients::{add_birth_details, make_patients};
+use patients::{add_birth_details, add_overnight_stays, make_patients};
 use rng::Rng;
 use timetable::{make_rosters, make_sessions, make_sites, make_timetable};
 
@@ -157,6 +157,8 @@ pub fn generate_shape(shape: &Shape, seed: u64) -> pb::ProposeAllocationsRequest
                 id: s.id.clone(),
                 name: s.name.clone(),
                 specialist_centre: s.specialist,
+                children_beds: None,
+                bed_nights: vec![],
             })
             .collect(),
         sessions,
@@ -169,6 +171,7 @@ pub fn generate_shape(shape: &Shape, seed: u64) -> pb::ProposeAllocationsRequest
         planner: pb::Planner::Unspecified as i32,
     };
     request.existing_bookings = make_bookings(&request, &mut Rng::new(seed, 6));
+    add_overnight_stays(&mut request, planning, &mut Rng::new(seed, 8));
     request
 }
 

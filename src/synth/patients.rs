@@ -212,6 +212,7 @@ pub(super) fn make_patients(
                 gestation_weeks: None,
                 age_days: None,
                 treat_by: None,
+                overnight: false,
             }
         })
         .collect()
@@ -254,6 +255,38 @@ pub(super) fn add_birth_details(
             if p.age_months < months as i32 {
                 p.treat_by = Some(iso(reaches - Duration::days(rng.range(7, 28))));
             }
+        }
+    }
+}
+
+/// Overnight stays and children's beds, from their own random stream so the rest of the request is
+/// as before: about a third of complex cases and of infants under a year, and one other case in a
+/// hundred, stay the night; every hub has four children's beds a night for elective stays and
+/// every other site two, and the first hub loses all but one on one night in the first fortnight
+/// (a ward closure).
+pub(super) fn add_overnight_stays(
+    request: &mut pb::ProposeAllocationsRequest,
+    planning: Date,
+    rng: &mut Rng,
+) {
+    for p in &mut request.patients {
+        let share = if p.complex || p.age_months < 12 {
+            0.33
+        } else {
+            0.01
+        };
+        p.overnight = rng.chance(share);
+    }
+    let mut closed = false;
+    for site in &mut request.sites {
+        site.children_beds = Some(if site.specialist_centre { 4 } else { 2 });
+        if site.specialist_centre && !closed {
+            let night = planning + Duration::days(rng.range(1, 14));
+            site.bed_nights.push(pb::BedNight {
+                date: iso(night),
+                beds: 1,
+            });
+            closed = true;
         }
     }
 }

@@ -5,6 +5,7 @@ mod age_rules;
 mod api;
 mod architecture;
 mod bad_inputs;
+mod beds;
 mod checker_wiring;
 mod cli;
 mod desk;

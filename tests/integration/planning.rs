@@ -182,7 +182,7 @@ fn every_unallocated_patient_has_a_reason_that_names_rules() {
     for u in &response.unallocated {
         let first = u.reasons[0].as_str();
         assert!(
-            ["capacity", "no_eligible_session", "ebi_not_approved"].contains(&first),
+            ["capacity", "no_bed", "no_eligible_session", "ebi_not_approved"].contains(&first),
             "unexpected first reason {first}"
         );
         if first == "no_eligible_session" {

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveTime;
 
 use super::policy::convert_policy;
+use super::site::convert_site;
 use super::violations::{
     enum_value, is_opcs, parse_time, At, InvalidRequest, Violations, MAX_AGE_MONTHS, MAX_DAYS_AHEAD,
 };
@@ -43,20 +44,7 @@ impl TryFrom<pb::ProposeAllocationsRequest> for PlanningRequest {
         let sites: Vec<Site> = sites
             .into_iter()
             .enumerate()
-            .map(|(i, site)| {
-                let pb::Site {
-                    id,
-                    name,
-                    specialist_centre,
-                } = site;
-                v.id(At(|| format!("sites[{i}].id")), &id, &mut site_ids, i, "sites");
-                v.text(At(|| format!("sites[{i}].name")), &name, false);
-                Site {
-                    id,
-                    name,
-                    specialist_centre,
-                }
-            })
+            .map(|(i, site)| convert_site(&mut v, i, site, &mut site_ids))
             .collect();
         if sites.is_empty() {
             v.add("sites", "at least one site is required");
@@ -396,6 +384,7 @@ fn convert_patient(
         gestation_weeks,
         age_days,
         treat_by,
+        overnight,
     } = patient;
     let path = |f: &'static str| At(move || format!("patients[{i}].{f}"));
     v.id(path("id"), &id, patient_ids, i, "patients");
@@ -576,5 +565,6 @@ fn convert_patient(
         gestation_weeks,
         age_days: age_days?,
         treat_by: treat_by?,
+        overnight,
     })
 }

@@ -113,6 +113,19 @@ pub fn kpis(req: &PlanningRequest, plan: &Plan) -> pb::Kpis {
         non_complex_at_hubs: k.non_complex_at_hubs as i32,
         hub_minutes: k.hub_minutes as i32,
         hub_minutes_complex: k.hub_minutes_complex as i32,
+        day_cases_by_site: k
+            .day_cases_by_site
+            .iter()
+            .map(|d| pb::SiteDayCases {
+                site_id: req.sites[d.site].id.clone(),
+                cases: d.cases as i32,
+                day_cases: d.day_cases as i32,
+                rate: d.rate(),
+                peak_overnight: d.peak_overnight as i32,
+            })
+            .collect(),
+        day_case_target: req.policy.day_case.target_rate,
+        day_case_aim: req.policy.day_case.aim_rate,
     }
 }
 

@@ -209,6 +209,95 @@ fn right_place() {
 }
 
 #[test]
+fn no_bed() {
+    let (mut req, mut plan) = baseline();
+    // Two cases of one list that the planner could move (no booking holds them) stay the night.
+    let list = plan
+        .lists
+        .iter()
+        .find(|l| l.cases.iter().filter(|c| !c.existing).count() >= 2)
+        .expect("the sample has a list with two new cases");
+    let s = list.session;
+    let two: Vec<PatientIx> = list
+        .cases
+        .iter()
+        .filter(|c| !c.existing)
+        .map(|c| c.patient)
+        .take(2)
+        .collect();
+    for &p in &two {
+        req.patients[p].overnight = true;
+    }
+    // The day-case counts now disagree with the request; recounted, the plan passes (no limit).
+    assert_only(&check(&req, &plan), RuleCode::NoBed);
+    recount(&req, &mut plan);
+    assert!(check(&req, &plan).is_empty());
+    let site = req.sessions[s].site;
+    let counted = plan
+        .kpis
+        .day_cases_by_site
+        .iter()
+        .find(|d| d.site == site)
+        .unwrap();
+    assert_eq!(counted.cases - counted.day_cases, 2);
+    assert_eq!(counted.peak_overnight, 2);
+    // One bed at the site: the night is overfilled.
+    req.sites[site].children_beds = Some(1);
+    let v = check(&req, &plan);
+    assert_only(&v, RuleCode::NoBed);
+    assert_eq!(v[0].session, Some(s));
+    // That night has two beds (another night's number does not count).
+    req.sites[site].bed_nights = vec![(req.sessions[s].date + chrono::Duration::days(1), 5)];
+    assert_only(&check(&req, &plan), RuleCode::NoBed);
+    req.sites[site].bed_nights = vec![(req.sessions[s].date, 2)];
+    assert!(check(&req, &plan).is_empty());
+    // Counts that disagree with the plan.
+    let mut miscounted = plan.clone();
+    miscounted.kpis.day_cases_by_site[0].day_cases += 1;
+    assert_only(&check(&req, &miscounted), RuleCode::NoBed);
+    // A `no_bed` reason given to a case that needs no bed.
+    let mut false_reason = plan.clone();
+    let left = false_reason
+        .unallocated
+        .first_mut()
+        .expect("the sample leaves a patient out");
+    left.reasons = vec![RuleCode::NoBed];
+    let p = left.patient;
+    let v = check(&req, &false_reason);
+    assert_only(&v, RuleCode::NoBed);
+    assert_eq!(v[0].patient, Some(p));
+    // And to an overnight case whose own list still has room and its night a bed.
+    let q = two[0];
+    let mut unbooked = plan.clone();
+    place(&req, &mut unbooked, q, None);
+    assert!(check(&req, &unbooked).is_empty());
+    let u = unbooked.unallocated.iter_mut().find(|u| u.patient == q).unwrap();
+    u.reasons = vec![RuleCode::NoBed];
+    let v = check(&req, &unbooked);
+    assert_only(&v, RuleCode::NoBed);
+    assert_eq!(v[0].patient, Some(q));
+    // With no bed left anywhere, the planner books no overnight case and its plan passes.
+    req.patients[p].overnight = true;
+    for site in &mut req.sites {
+        site.children_beds = Some(0);
+        site.bed_nights.clear();
+    }
+    let mut planned_req = req.clone();
+    planned_req.planner = PlannerKind::Optimiser;
+    let fresh = planned(&planned_req);
+    assert!(
+        check(&planned_req, &fresh).is_empty(),
+        "{:?}",
+        check(&planned_req, &fresh)
+    );
+    assert!(fresh
+        .assignment
+        .iter()
+        .enumerate()
+        .all(|(q, s)| s.is_none() || !req.patients[q].overnight));
+}
+
+#[test]
 fn age_window() {
     let (mut req, mut plan) = baseline();
     let booked = plan.assignment.iter().position(Option::is_some).unwrap();

@@ -132,7 +132,7 @@ pub(super) fn reassign(req: &PlanningRequest, plan: &mut Plan, assignment: Vec<O
     recount(req, plan);
 }
 
-/// Sets the right-place counts and hub reasons as the planner would for the plan's assignment
+/// Sets the right-place and day-case counts and hub reasons as the planner would for the plan's assignment
 /// (after a planted edit of the plan or of the request changed them).
 pub(super) fn recount(req: &PlanningRequest, plan: &mut Plan) {
     let fresh = Plan::build(
@@ -147,6 +147,7 @@ pub(super) fn recount(req: &PlanningRequest, plan: &mut Plan) {
     (k.non_complex_booked, k.non_complex_at_hubs) =
         (fresh.kpis.non_complex_booked, fresh.kpis.non_complex_at_hubs);
     (k.hub_minutes, k.hub_minutes_complex) = (fresh.kpis.hub_minutes, fresh.kpis.hub_minutes_complex);
+    k.day_cases_by_site = fresh.kpis.day_cases_by_site;
     for (list, built) in plan.lists.iter_mut().zip(&fresh.lists) {
         for case in &mut list.cases {
             case.hub_reason = built

@@ -21,11 +21,15 @@ pub(super) fn sample_request() -> PlanningRequest {
             id: "A".into(),
             name: "Children's hospital".into(),
             specialist_centre: true,
+            children_beds: None,
+            bed_nights: vec![],
         },
         Site {
             id: "B".into(),
             name: "District general".into(),
             specialist_centre: false,
+            children_beds: None,
+            bed_nights: vec![],
         },
     ];
     // (id, site, days ahead, start, specialty, surgeon, type, min age, max age, paed anaesthetist,
@@ -103,6 +107,7 @@ pub(super) fn sample_request() -> PlanningRequest {
         gestation_weeks: None,
         age_days: None,
         treat_by: None,
+        overnight: false,
     };
     let not_done = |mut p: Patient| {
         p.preop_status = PreopStatus::NotDone;

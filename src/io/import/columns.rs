@@ -104,6 +104,7 @@ pub const PATIENT_COLUMNS: &[Column] = &[
     ),
     col("age_days", &["age_in_days"], false),
     col("treat_by", &["treat_by_date", "age_window_date"], false),
+    col("overnight", &["overnight_stay", "inpatient", "needs_bed"], false),
 ];
 
 /// Sites, one a row.
@@ -111,6 +112,12 @@ pub const SITE_COLUMNS: &[Column] = &[
     col("site_id", &["site", "id"], true),
     col("name", &["site_name"], false),
     col("specialist_centre", &["specialist", "tertiary"], false),
+    col(
+        "children_beds",
+        &["children_s_beds", "beds", "overnight_beds", "paediatric_beds"],
+        false,
+    ),
+    col("bed_nights", &["beds_by_night", "bed_overrides"], false),
 ];
 
 /// Existing bookings, one a row.

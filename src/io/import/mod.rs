@@ -127,6 +127,8 @@ pub fn import(sources: &Sources, planning_date: &str, profile: &str) -> Result<I
                     id: s.site_id.clone(),
                     name: s.site_id.clone(),
                     specialist_centre: false,
+                    children_beds: None,
+                    bed_nights: vec![],
                 });
             }
         }

@@ -163,6 +163,7 @@ pub(super) fn patients(sheet: &Sheet, errors: &mut Vec<ImportError>) -> (Vec<pb:
             gestation_weeks: r.int("gestation_weeks", false),
             age_days: r.int("age_days", false),
             treat_by: r.date("treat_by", false),
+            overnight: r.boolean("overnight"),
         });
     });
     (out, rows)
@@ -172,10 +173,27 @@ pub(super) fn sites(sheet: &Sheet, errors: &mut Vec<ImportError>) -> (Vec<pb::Si
     let mut out = Vec::new();
     let rows = each_row(sheet, errors, |r| {
         let id = r.text("site_id");
+        let mut bed_nights = Vec::new();
+        if let Some(cell) = r.cell("bed_nights").map(str::to_string) {
+            for part in cell.split([';', '|']).map(str::trim).filter(|p| !p.is_empty()) {
+                let night = part.split_once('=').and_then(|(date, beds)| {
+                    Some((parse_date(date.trim())?, beds.trim().parse::<i32>().ok()?))
+                });
+                match night {
+                    Some((date, beds)) => bed_nights.push(pb::BedNight { date, beds }),
+                    None => r.err(
+                        "bed_nights",
+                        "not a night's beds (DATE=BEDS, e.g. 2026-12-24=2; separate several with ;)",
+                    ),
+                }
+            }
+        }
         out.push(pb::Site {
             name: r.optional_text("name").unwrap_or_else(|| id.clone()),
             id,
             specialist_centre: r.boolean("specialist_centre"),
+            children_beds: r.int("children_beds", false),
+            bed_nights,
         });
     });
     (out, rows)

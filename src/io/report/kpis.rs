@@ -57,6 +57,22 @@ pub(super) fn kpi_rows(plan: &pb::ProposeAllocationsResponse) -> Vec<KpiRow> {
         pb::Planner::try_from(plan.planner).map_or("?".into(), |s| strip_enum(s.as_str_name(), "PLANNER_")),
     );
     text("Policy profile", plan.profile.clone());
+    if let Some(k) = &plan.kpis {
+        let under: Vec<&str> = k
+            .day_cases_by_site
+            .iter()
+            .filter(|d| d.rate < k.day_case_target)
+            .map(|d| d.site_id.as_str())
+            .collect();
+        let verdict = if k.day_cases_by_site.is_empty() {
+            "no cases".to_string()
+        } else if under.is_empty() {
+            "none".to_string()
+        } else {
+            under.join(", ")
+        };
+        text("Sites under the day-case target", verdict);
+    }
     let mut num = |label: String, value: f64, fmt: Fmt, better: Better| {
         rows.push(KpiRow {
             label,
@@ -144,6 +160,20 @@ pub(super) fn kpi_rows(plan: &pb::ProposeAllocationsResponse) -> Vec<KpiRow> {
         num(
             format!("Utilisation at {}", s.site_id),
             s.utilisation,
+            Fmt::Percent(1),
+            Better::Higher,
+        );
+    }
+    let line = |rate: f64| format!("{:.0}%", rate * 100.0);
+    for d in &k.day_cases_by_site {
+        num(
+            format!(
+                "Day-case rate at {} (lines {} and {})",
+                d.site_id,
+                line(k.day_case_target),
+                line(k.day_case_aim)
+            ),
+            d.rate,
             Fmt::Percent(1),
             Better::Higher,
         );

@@ -45,7 +45,8 @@ pub struct BackfillOption {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NotEligible {
     pub patient: PatientIx,
-    /// The first rule broken; `Capacity` when eligible but longer than the window.
+    /// The first rule broken; `Capacity` when eligible but longer than the window; `NoBed` when
+    /// an overnight case and the night has no children's bed left.
     pub reason: RuleCode,
     /// The gain booking the patient would bring, were it allowed.
     pub gain: f64,
@@ -88,6 +89,11 @@ pub fn recommend_backfill(req: &PlanningRequest, ask: BackfillAsk) -> BackfillAn
                 reason: RuleCode::Capacity,
                 gain,
             }),
+            None if held.lacks_bed(req, p, s) => not_eligible.push(NotEligible {
+                patient: p,
+                reason: RuleCode::NoBed,
+                gain,
+            }),
             None => candidates.push((p, gain)),
         }
     }
@@ -105,7 +111,14 @@ pub fn recommend_backfill(req: &PlanningRequest, ask: BackfillAsk) -> BackfillAn
         .take(ask.limit)
         .map(|&(p, gain)| (vec![p], gain))
         .collect();
+    // A set needs no more beds than the night has left (the knapsack counts minutes and cases
+    // only; sets over the beds are dropped).
+    let beds = held.beds_left(s);
+    let stays = |set: &[PatientIx]| set.iter().filter(|&&p| req.patients[p].overnight).count();
     for set in combinations(req, &held, s, window, &candidates, ask.limit) {
+        if beds.is_some_and(|b| stays(&set) > b as usize) {
+            continue;
+        }
         if !sets.iter().any(|(have, _)| have == &set) {
             let gain = held.joining_gain(req, s, &set);
             sets.push((set, gain));

@@ -2,6 +2,7 @@
 //! answers change this held plan by a case or a few and value only the change.
 
 use crate::domain::{PatientIx, PlanningRequest, SessionIx};
+use crate::planning::beds::BedNights;
 use crate::planning::objective::{self, ListCosts};
 
 /// Each patient's held list and each list's held cases, from the existing bookings.
@@ -11,6 +12,9 @@ pub struct Held {
     pub list_of: Vec<Option<SessionIx>>,
     /// Each list's cases.
     pub on_list: Vec<Vec<PatientIx>>,
+    /// The bed nights, and the held overnight cases of each.
+    nights: BedNights,
+    stays: Vec<u32>,
 }
 
 impl Held {
@@ -18,11 +22,38 @@ impl Held {
     pub fn of(req: &PlanningRequest) -> Held {
         let mut list_of = vec![None; req.patients.len()];
         let mut on_list = vec![Vec::new(); req.sessions.len()];
+        let nights = BedNights::of(req);
+        let mut stays = vec![0; nights.beds.len()];
         for b in &req.bookings {
             list_of[b.patient] = Some(b.session);
             on_list[b.session].push(b.patient);
+            if let Some(g) = nights.night(req, b.patient, b.session) {
+                stays[g as usize] += 1;
+            }
         }
-        Held { list_of, on_list }
+        Held {
+            list_of,
+            on_list,
+            nights,
+            stays,
+        }
+    }
+
+    /// Children's beds left on the night of list `s` beside the held overnight cases (`None`:
+    /// not limited).
+    pub fn beds_left(&self, s: SessionIx) -> Option<u32> {
+        let g = self.nights.of_session[s]? as usize;
+        Some(self.nights.beds[g].saturating_sub(self.stays[g]))
+    }
+
+    /// Whether `p` going on `s` needs a bed it does not hold and the night has none left: an
+    /// overnight case on a limited night, not moving from a list of the same night.
+    pub fn lacks_bed(&self, req: &PlanningRequest, p: PatientIx, s: SessionIx) -> bool {
+        let Some(g) = self.nights.night(req, p, s) else {
+            return false;
+        };
+        let holds = self.list_of[p].is_some_and(|old| self.nights.of_session[old] == Some(g));
+        !holds && self.beds_left(s) == Some(0)
     }
 
     /// Capacity minutes list `s` has left for new cases (each counted with its changeover, as

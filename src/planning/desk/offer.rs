@@ -34,7 +34,8 @@ pub struct DateOffer {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OfferAnswer {
     pub offers: Vec<DateOffer>,
-    /// Lists ruled out, counted under each one's decisive reason (`Capacity`: no room).
+    /// Lists ruled out, counted under each one's decisive reason (`Capacity`: no room; `NoBed`:
+    /// an overnight case on a night with no children's bed left).
     pub ruled_out: Vec<(RuleCode, usize)>,
     /// Lists of the specialty considered (the child's current list excluded).
     pub considered: usize,
@@ -54,7 +55,8 @@ pub fn offer_dates(req: &PlanningRequest, ask: OfferAsk) -> OfferAnswer {
         }
         considered += 1;
         let reason = decisive_reason(req, p, s)
-            .or_else(|| (req.case_load(p) > held.free(req, s)).then_some(RuleCode::Capacity));
+            .or_else(|| (req.case_load(p) > held.free(req, s)).then_some(RuleCode::Capacity))
+            .or_else(|| held.lacks_bed(req, p, s).then_some(RuleCode::NoBed));
         match reason {
             Some(r) => *ruled_out.entry(r).or_default() += 1,
             None => open.push((s, held.placing_gain(req, p, s))),

@@ -303,3 +303,61 @@ fn offers_are_the_lists_the_child_may_join_with_room_best_first() {
     }
     assert!(offered > 0);
 }
+
+#[test]
+fn an_overnight_child_is_offered_no_night_without_a_bed_nor_recommended_for_one() {
+    let mut req = theatre(3);
+    let held = Held::of(&req);
+    // A pool child with offers, and its best list's night.
+    let (p, best) = (0..req.patients.len())
+        .filter(|&p| held.list_of[p].is_none())
+        .find_map(|p| {
+            let answer = offer_dates(&req, OfferAsk { patient: p, limit: 1 });
+            answer.offers.first().map(|o| (p, o.session))
+        })
+        .expect("a pool child with an offer");
+    let (site, date) = (req.sessions[best].site, req.sessions[best].date);
+    req.patients[p].overnight = true;
+    req.sites[site].bed_nights.retain(|&(d, _)| d != date);
+    req.sites[site].bed_nights.push((date, 0));
+    req.sites[site].bed_nights.sort_unstable();
+    let same_night = |s: SessionIx| req.sessions[s].site == site && req.sessions[s].date == date;
+    let answer = offer_dates(
+        &req,
+        OfferAsk {
+            patient: p,
+            limit: 1_000,
+        },
+    );
+    assert!(answer.offers.iter().all(|o| !same_night(o.session)));
+    assert!(answer
+        .ruled_out
+        .iter()
+        .any(|&(r, n)| r == RuleCode::NoBed && n >= 1));
+    // The list's backfill names the child as needing a bed, and no option takes it.
+    let fill = recommend_backfill(
+        &req,
+        BackfillAsk {
+            session: best,
+            window: None,
+            limit: 1_000,
+        },
+    );
+    assert!(fill.options.iter().all(|o| !o.patients.contains(&p)));
+    assert!(fill
+        .not_eligible
+        .iter()
+        .any(|n| n.patient == p && n.reason == RuleCode::NoBed));
+    // With a bed that night, the offer is back.
+    req.sites[site].bed_nights.retain(|&(d, _)| d != date);
+    req.sites[site].bed_nights.push((date, 50));
+    req.sites[site].bed_nights.sort_unstable();
+    let answer = offer_dates(
+        &req,
+        OfferAsk {
+            patient: p,
+            limit: 1_000,
+        },
+    );
+    assert!(answer.offers.iter().any(|o| o.session == best));
+}

@@ -4,6 +4,7 @@
 
 use super::{pair_coefficient, Component};
 use crate::domain::{PatientIx, PlanningRequest, SessionIx};
+use crate::planning::beds::BedNights;
 use crate::planning::objective::ListCosts;
 
 /// Local index of a patient within its component.
@@ -33,6 +34,11 @@ pub struct DenseList {
     pub load: Vec<i64>,
     /// Candidate positions sorted by load (then position).
     pub by_load: Vec<u32>,
+    /// The list's bed night (local index), where its site limits beds that night.
+    pub night: Option<u32>,
+    /// Whether each candidate takes a bed of the night here (an overnight case on a list with a
+    /// bed night).
+    pub bed: Vec<bool>,
 }
 
 impl DenseList {
@@ -83,17 +89,40 @@ pub struct Dense {
     /// The list a pinned patient is on.
     pub pinned_on: Vec<Option<u32>>,
     pub costs: Weights,
+    /// Beds each bed night of the component has for free patients (pinned overnight cases
+    /// already counted out).
+    pub night_beds: Vec<i64>,
 }
 
 impl Dense {
-    pub fn build(req: &PlanningRequest, comp: &Component, options: &[Vec<SessionIx>]) -> Dense {
+    pub fn build(
+        req: &PlanningRequest,
+        comp: &Component,
+        options: &[Vec<SessionIx>],
+        nights: &BedNights,
+    ) -> Dense {
         let costs = Weights::of(req);
         let list_of = |s: SessionIx| comp.sessions.binary_search(&s).ok();
         debug_assert!(comp.sessions.windows(2).all(|w| w[0] < w[1]));
+        // The component's bed nights, numbered locally in order of first list.
+        let mut night_beds: Vec<i64> = Vec::new();
+        let mut local_night: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+        let list_night: Vec<Option<u32>> = comp
+            .sessions
+            .iter()
+            .map(|&s| {
+                let g = nights.of_session[s]?;
+                Some(*local_night.entry(g).or_insert_with(|| {
+                    night_beds.push(i64::from(nights.free(g)));
+                    night_beds.len() as u32 - 1
+                }))
+            })
+            .collect();
         let mut lists: Vec<DenseList> = comp
             .sessions
             .iter()
-            .map(|&s| DenseList {
+            .zip(&list_night)
+            .map(|(&s, &night)| DenseList {
                 session: s,
                 capacity: req.case_capacity(s),
                 target: req.cases_target(s),
@@ -106,6 +135,8 @@ impl Dense {
                 coef: vec![],
                 load: vec![],
                 by_load: vec![],
+                night,
+                bed: vec![],
             })
             .collect();
         let n = comp.patients.len();
@@ -132,6 +163,7 @@ impl Dense {
                     list.cands.push(i as Local);
                     list.coef.push(coef);
                     list.load.push(req.case_load(p));
+                    list.bed.push(list.night.is_some() && req.patients[p].overnight);
                 }
             }
         }
@@ -148,6 +180,7 @@ impl Dense {
             options: opts,
             pinned_on,
             costs,
+            night_beds,
         }
     }
 

@@ -19,6 +19,7 @@ pub mod search;
 use std::collections::HashMap;
 
 use crate::domain::{PatientIx, PlanningRequest, SessionIx};
+use crate::planning::beds::BedNights;
 use crate::planning::objective::{booking_value, unbooked_cost};
 
 pub use pairs::{ListModel, ListVars};
@@ -32,8 +33,9 @@ pub struct Component {
     pub pairs: usize,
 }
 
-/// Splits the request into independent components (union-find over eligible pairs). Patients with
-/// no eligible list and lists no patient can use belong to none.
+/// Splits the request into independent components (union-find over eligible pairs, and over the
+/// lists of a bed night that an overnight case may go on). Patients with no eligible list and
+/// lists no patient can use belong to none.
 pub fn components(req: &PlanningRequest, options: &[Vec<SessionIx>]) -> Vec<Component> {
     let n_p = req.patients.len();
     let mut parent: Vec<usize> = (0..n_p + req.sessions.len()).collect();
@@ -44,11 +46,28 @@ pub fn components(req: &PlanningRequest, options: &[Vec<SessionIx>]) -> Vec<Comp
         }
         a
     }
+    let union = |parent: &mut Vec<usize>, x: usize, y: usize| {
+        let (a, b) = (find(parent, x), find(parent, y));
+        if a != b {
+            parent[a.max(b)] = a.min(b);
+        }
+    };
     for (p, opts) in options.iter().enumerate() {
         for &s in opts {
-            let (a, b) = (find(&mut parent, p), find(&mut parent, n_p + s));
-            if a != b {
-                parent[a.max(b)] = a.min(b);
+            union(&mut parent, p, n_p + s);
+        }
+    }
+    // The lists of one bed night on which an overnight case may go share the night's beds: one
+    // component.
+    let nights = BedNights::of(req);
+    let mut first_list: Vec<Option<SessionIx>> = vec![None; nights.beds.len()];
+    for (p, opts) in options.iter().enumerate() {
+        for &s in opts {
+            if let Some(g) = nights.night(req, p, s) {
+                match first_list[g as usize] {
+                    Some(first) => union(&mut parent, n_p + first, n_p + s),
+                    None => first_list[g as usize] = Some(s),
+                }
             }
         }
     }

@@ -4,6 +4,8 @@
 //! maximise  Σ c[p,s]·x[p,s] − shortfall·Σ short[s] − under_utilisation·Σ under[s]   (+ constant)
 //!
 //! x[p,s] ∈ {0,1}  patient p goes on list s (eligible pairs only; pinned bookings fixed to 1)
+//! (rows: one list per patient; per list capacity, links, shortfall and under-use; per bed
+//! night, its beds)
 //! y[s]   ∈ {0,1}  list s has cases (only where a list-level cost needs it)
 //!
 //! Each constraint family is a method of [`Rows`]. Correct but weak (its LP relaxation dilutes a
@@ -15,6 +17,7 @@ use good_lp::{variable, Expression, ProblemVariables, SolverModel, Variable};
 
 use super::{pair_coefficient, Component};
 use crate::domain::{PatientIx, PlanningRequest, SessionIx};
+use crate::planning::beds::BedNights;
 use crate::planning::objective::ListCosts;
 
 /// The variables of one list that carries list-level costs.
@@ -117,6 +120,18 @@ impl ListModel {
                 None => rows.capacity(s, cases, None),
             }
         }
+        // Then one bed row per bed night an overnight case may take.
+        let nights = BedNights::of(req);
+        let mut by_night: std::collections::BTreeMap<u32, Vec<Variable>> = Default::default();
+        for &(p, s, v) in &x {
+            let pinned = req.booking_of(p).is_some_and(|b| req.is_pinned(b));
+            if let (Some(g), false) = (nights.night(req, p, s), pinned) {
+                by_night.entry(g).or_default().push(v);
+            }
+        }
+        for (g, stays) in &by_night {
+            rows.beds(stays, nights.free(*g));
+        }
         let (problem, constraints) = (rows.problem, rows.count);
         ListModel {
             x,
@@ -204,6 +219,13 @@ impl Rows<'_> {
             Some(y) => (load - free * y).leq(0.0),
             None => load.leq(free),
         });
+    }
+
+    /// beds: `Σ_{s on night g, p overnight, not pinned} x[p,s] ≤ beds[g] − pinned[g]` (at least
+    /// 0): the overnight cases of a bed night fit in the beds its pinned overnight cases leave.
+    fn beds(&mut self, stays: &[Variable], beds: u32) {
+        let row: Expression = stays.iter().copied().map(Expression::from).sum();
+        self.add(row.leq(f64::from(beds)));
     }
 
     /// link: `x[p,s] ≤ y[s]`: a list with a case is a kept list.

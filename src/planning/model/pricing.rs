@@ -379,10 +379,13 @@ mod tests {
                     v.sort_by_key(|&k| (cands[k as usize].0, k));
                     v
                 },
+                night: None,
+                bed: vec![false; n],
             }],
             options: (0..n).map(|k| vec![(0, k as u32)]).collect(),
             pinned_on: vec![None; n],
             costs,
+            night_beds: vec![],
         }
     }
 

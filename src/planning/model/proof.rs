@@ -13,7 +13,13 @@
 //! and each remaining list's cheapest pattern that fits with the cases taken already reach the
 //! margin. A plan found raises T; when the search ends, no plan is worth more than T, which is
 //! then a proven bound.
+//!
+//! Bed nights: with bed-night prices μ as well, a plan's value is UB(π, μ) less the same terms
+//! and less μ_g times each night's unused beds, so the cuts (which leave that last term out)
+//! stay valid; the walk counts each night's beds as it chooses patterns, never takes a pattern
+//! that would overfill a night, and values a complete plan with its unused beds.
 
+use super::bound::reduced;
 use super::dense::{Dense, Local, LocalPlan};
 use super::pricing::{enumerate, unit_of, Knapsack, Work};
 
@@ -43,6 +49,15 @@ struct Walk<'a> {
     /// Bits of the patients the lists from each depth on may take (`reach_from[order.len()]` = 0).
     reach_from: &'a [u128],
     price: &'a [f64],
+    /// Per list, its patterns' beds taken on the list's night, and the night.
+    beds: &'a [Vec<i64>],
+    night_of: &'a [Option<u32>],
+    night_beds: &'a [i64],
+    night_price: &'a [f64],
+    /// Beds taken on each night by the patterns chosen so far.
+    taken: Vec<i64>,
+    /// Whether the beds taken fit in the memo's key (mixed radix); else there is no memo.
+    memo: bool,
     free: u128,
     /// A branch is cut when its waste reaches this.
     limit: f64,
@@ -57,7 +72,7 @@ struct Walk<'a> {
     /// Per depth, the least reduced cost each set of cases taken was reached with: a later visit
     /// with no less is no better. (The set as two words: an entry of 24 bytes rather than 48,
     /// which keeps more of the table in cache.)
-    seen: Vec<std::collections::HashMap<(u64, u64), f64, BuildMix>>,
+    seen: Vec<std::collections::HashMap<(u64, u64, u64), f64, BuildMix>>,
 }
 
 fn price_of(mut mask: u128, price: &[f64]) -> f64 {
@@ -70,6 +85,14 @@ fn price_of(mut mask: u128, price: &[f64]) -> f64 {
 }
 
 impl Walk<'_> {
+    /// The beds taken so far as one number (mixed radix over the nights' beds).
+    fn beds_key(&self) -> u64 {
+        self.taken
+            .iter()
+            .zip(self.night_beds)
+            .fold(0u64, |key, (&t, &b)| key * (b as u64 + 1) + t as u64)
+    }
+
     /// Depth-first over the lists in order; false when the node budget ran out.
     fn walk(&mut self, depth: usize, used: u128, rc: f64) -> bool {
         self.nodes += 1;
@@ -82,19 +105,29 @@ impl Walk<'_> {
         if waste >= self.limit {
             return true;
         }
-        match self.seen[depth].entry((used as u64, (used >> 64) as u64)) {
-            std::collections::hash_map::Entry::Occupied(mut e) => {
-                if *e.get() <= rc + 1e-12 {
-                    return true;
+        if self.memo {
+            let key = (used as u64, (used >> 64) as u64, self.beds_key());
+            match self.seen[depth].entry(key) {
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    if *e.get() <= rc + 1e-12 {
+                        return true;
+                    }
+                    e.insert(rc);
                 }
-                e.insert(rc);
-            }
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(rc);
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(rc);
+                }
             }
         }
         if depth == self.order.len() {
-            // A plan worth UB − waste: the best so far.
+            // A plan worth UB − waste − the prices of its unused beds: the best so far.
+            let unused: f64 = (0..self.taken.len())
+                .map(|g| self.night_price[g] * (self.night_beds[g] - self.taken[g]) as f64)
+                .sum();
+            let waste = waste + unused;
+            if waste >= self.limit {
+                return true;
+            }
             self.found = Some((self.chosen.clone(), waste));
             let value = self.ub - waste;
             self.limit = self.ub - value - self.margin;
@@ -129,9 +162,19 @@ impl Walk<'_> {
             if mask & used != 0 {
                 continue;
             }
+            let (night, beds) = (self.night_of[l], self.beds[l][i]);
+            if let Some(g) = night {
+                if self.taken[g as usize] + beds > self.night_beds[g as usize] {
+                    continue;
+                }
+                self.taken[g as usize] += beds;
+            }
             self.chosen.push(i);
             let complete = self.walk(depth + 1, used | *mask, rc + r);
             self.chosen.pop();
+            if let Some(g) = night {
+                self.taken[g as usize] -= beds;
+            }
             if !complete {
                 return false;
             }
@@ -140,13 +183,16 @@ impl Walk<'_> {
     }
 }
 
-/// Tries to prove that no plan is worth more than `incumbent + margin`, at prices `price` whose
-/// Lagrangian value is `ub`; finds better plans on the way. Gives up (no bound) when a list has
+/// Tries to prove that no plan is worth more than `incumbent + margin`, at patient prices `price`
+/// and bed-night prices `night_price` whose Lagrangian value is `ub`; finds better plans on the
+/// way. Gives up (no bound) when a list has
 /// more than `max_patterns` patterns within the margin or the search takes more than
 /// `max_nodes` nodes.
+#[allow(clippy::too_many_arguments)]
 pub fn prove(
     dense: &Dense,
     price: &[f64],
+    night_price: &[f64],
     ub: f64,
     incumbent: f64,
     margin: f64,
@@ -177,7 +223,8 @@ pub fn prove(
     let mut reach: Vec<u128> = Vec::with_capacity(dense.lists.len());
     for (l, list) in dense.lists.iter().enumerate() {
         let unit = unit_of(list);
-        let profit = |k: usize| Some(list.coef[k] - price[list.cands[k] as usize]);
+        let mu = list.night.map_or(0.0, |g| night_price[g as usize]);
+        let profit = |k: usize| Some(reduced(list, k, price, mu));
         let best = ks.best(dense, l, unit, profit, &mut chosen);
         work += best.work;
         let Some(found) = enumerate(dense, l, unit, profit, best.value, delta, max_patterns) else {
@@ -206,6 +253,22 @@ pub fn prove(
         .iter()
         .map(|own| own.iter().map(|p| p.1).collect())
         .collect();
+    let beds: Vec<Vec<i64>> = patterns
+        .iter()
+        .zip(&dense.lists)
+        .map(|(own, list)| {
+            own.iter()
+                .map(|p| p.2.iter().filter(|&&k| list.bed[k as usize]).count() as i64)
+                .collect()
+        })
+        .collect();
+    let night_of: Vec<Option<u32>> = dense.lists.iter().map(|l| l.night).collect();
+    // The memo's key holds the beds taken when the nights' mixed radix fits in 64 bits.
+    let memo = dense
+        .night_beds
+        .iter()
+        .try_fold(1u64, |range, &b| range.checked_mul(b as u64 + 1))
+        .is_some();
     let mut reach_from = vec![0u128; order.len() + 1];
     for d in (0..order.len()).rev() {
         reach_from[d] = reach_from[d + 1] | reach[order[d]];
@@ -216,6 +279,12 @@ pub fn prove(
         order: &order,
         reach_from: &reach_from,
         price,
+        beds: &beds,
+        night_of: &night_of,
+        night_beds: &dense.night_beds,
+        night_price,
+        taken: vec![0; dense.night_beds.len()],
+        memo,
         free: free_mask,
         limit: delta,
         nodes: 0,

@@ -310,6 +310,7 @@ pub fn run(
                     let found = proof::prove(
                         &state.dense,
                         &state.sub.best_price,
+                        &state.sub.best_night_price,
                         state.sub.bound,
                         state.search.total,
                         margin,
@@ -387,7 +388,8 @@ mod tests {
         }
     }
 
-    /// A random component: up to 3 lists and 8 patients, each patient eligible for some lists.
+    /// A random component: up to 3 lists and 8 patients, each patient eligible for some lists;
+    /// in half of them some patients stay overnight and the lists share a bed night of 0-2 beds.
     fn component(rng: &mut Lcg) -> Dense {
         let weights = Weights {
             shortfall: 2.0,
@@ -397,6 +399,15 @@ mod tests {
         let m = 1 + rng.below(3);
         let n = 2 + rng.below(7);
         let minutes: Vec<i64> = (0..n).map(|_| 5 * (4 + rng.below(20)) as i64).collect();
+        let with_beds = rng.unit() < 0.5;
+        let overnight: Vec<bool> = (0..n).map(|_| with_beds && rng.unit() < 0.5).collect();
+        let night_beds = if with_beds {
+            vec![rng.below(3) as i64]
+        } else {
+            vec![]
+        };
+        // The third list is on another, unlimited night when the patients are even in number.
+        let on_night = |l: usize| (with_beds && !(l == 2 && n.is_multiple_of(2))).then_some(0);
         let mut lists: Vec<DenseList> = (0..m)
             .map(|l| {
                 let capacity = 90 + 10 * rng.below(25) as i64;
@@ -420,6 +431,8 @@ mod tests {
                     coef: vec![],
                     load: vec![],
                     by_load: vec![],
+                    night: on_night(l),
+                    bed: vec![],
                 }
             })
             .collect();
@@ -431,6 +444,7 @@ mod tests {
                     list.cands.push(p as u32);
                     list.coef.push(rng.unit() * 6.0 - 1.0);
                     list.load.push(minutes[p] + weights.turnaround);
+                    list.bed.push(list.night.is_some() && overnight[p]);
                 }
             }
         }
@@ -445,17 +459,20 @@ mod tests {
             options,
             pinned_on: vec![None; n],
             costs: weights,
+            night_beds,
         }
     }
 
     /// The best plan's value over every allocation (each patient unbooked or on one of its
-    /// lists), capacity checked list by list, valued by `Dense::list_value`.
+    /// lists), capacity checked list by list and beds night by night, valued by
+    /// `Dense::list_value`.
     fn brute_force(d: &Dense) -> f64 {
         let n = d.patients.len();
         let mut at: Vec<Option<(u32, u32)>> = vec![None; n];
         fn go(d: &Dense, p: usize, at: &mut Vec<Option<(u32, u32)>>, best: &mut f64) {
             if p == at.len() {
                 let mut value = 0.0;
+                let mut beds = vec![0i64; d.night_beds.len()];
                 for (l, list) in d.lists.iter().enumerate() {
                     let ks: Vec<u32> = at
                         .iter()
@@ -467,7 +484,13 @@ mod tests {
                     if load > list.capacity {
                         return;
                     }
+                    if let Some(g) = list.night {
+                        beds[g as usize] += ks.iter().filter(|&&k| list.bed[k as usize]).count() as i64;
+                    }
                     value += d.list_value(l, ks);
+                }
+                if beds.iter().zip(&d.night_beds).any(|(used, free)| used > free) {
+                    return;
                 }
                 *best = best.max(value);
                 return;

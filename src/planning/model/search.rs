@@ -61,6 +61,8 @@ pub struct Search {
     load: Vec<i64>,
     coef_sum: Vec<f64>,
     value: Vec<f64>,
+    /// Beds taken on each bed night by free patients.
+    beds: Vec<i64>,
     pub total: f64,
     units: Vec<i64>,
     neighbours: Vec<Vec<u32>>,
@@ -87,6 +89,7 @@ impl Search {
             load: dense.lists.iter().map(|l| l.pinned_load).collect(),
             coef_sum: dense.lists.iter().map(|l| l.pinned_value).collect(),
             value: vec![0.0; m],
+            beds: vec![0; dense.night_beds.len()],
             total: 0.0,
             units: dense.lists.iter().map(unit_of).collect(),
             neighbours: neighbours(dense),
@@ -120,8 +123,24 @@ impl Search {
         self.coef_sum[l] - dense.costs.penalty(&dense.lists[l], self.count[l], self.touch[l])
     }
 
+    /// Whether candidate `k` can join list `l`: its minutes fit, and it needs no bed, or its
+    /// night has one left, or it already holds one of that night on another list.
     fn fits(&self, dense: &Dense, l: usize, k: usize) -> bool {
-        self.load[l] + dense.lists[l].load[k] <= dense.lists[l].capacity
+        let list = &dense.lists[l];
+        self.load[l] + list.load[k] <= list.capacity
+            && (bed_free(dense, &self.beds, l, k) || self.holds_bed_of(dense, l, k))
+    }
+
+    /// Whether the patient of candidate `k` of list `l` holds a bed of `l`'s night already.
+    fn holds_bed_of(&self, dense: &Dense, l: usize, k: usize) -> bool {
+        let list = &dense.lists[l];
+        match self.on[list.cands[k] as usize] {
+            Some((from, at)) => {
+                let from = &dense.lists[from as usize];
+                from.night.is_some() && from.night == list.night && from.bed[at as usize]
+            }
+            None => false,
+        }
     }
 
     /// Moves patient `p` to `to` (None: unbooked), keeping the totals and the journal.
@@ -143,6 +162,9 @@ impl Search {
             self.touch[l] -= minutes;
             self.load[l] -= list.load[k];
             self.coef_sum[l] -= list.coef[k];
+            if let (Some(g), true) = (list.night, list.bed[k]) {
+                self.beds[g as usize] -= 1;
+            }
             let v = self.list_value(dense, l);
             self.total += v - self.value[l];
             self.value[l] = v;
@@ -155,6 +177,9 @@ impl Search {
             self.touch[l] += minutes;
             self.load[l] += list.load[k];
             self.coef_sum[l] += list.coef[k];
+            if let (Some(g), true) = (list.night, list.bed[k]) {
+                self.beds[g as usize] += 1;
+            }
             let v = self.list_value(dense, l);
             self.total += v - self.value[l];
             self.value[l] = v;
@@ -212,7 +237,7 @@ impl Search {
     }
 
     /// Replaces the plan with `plan` (each local patient's (list, position), if booked), which
-    /// must respect every list's capacity.
+    /// must respect every list's capacity and every night's beds.
     pub fn adopt(&mut self, dense: &Dense, plan: &[Option<(u32, u32)>]) {
         for p in 0..self.on.len() {
             self.put(dense, p as Local, None);
@@ -223,6 +248,7 @@ impl Search {
             }
         }
         debug_assert!((0..dense.lists.len()).all(|l| self.load[l] <= dense.lists[l].capacity));
+        debug_assert!(self.beds.iter().zip(&dense.night_beds).all(|(u, b)| u <= b));
         self.journal.clear();
         self.improved_at = self.iterations;
     }
@@ -326,6 +352,9 @@ impl Search {
         let this = &*self;
         let profit = |k: usize| -> Option<f64> {
             let p = list.cands[k] as usize;
+            if !bed_free(dense, &this.beds, l, k) && !this.holds_bed_of(dense, l, k) {
+                return None;
+            }
             let r = match this.on[p] {
                 None => list.coef[k],
                 Some((from, _)) if from as usize == l => return None,
@@ -375,6 +404,7 @@ struct Tally {
     touch: Vec<i64>,
     load: Vec<i64>,
     coef: Vec<f64>,
+    beds: Vec<i64>,
 }
 
 impl Tally {
@@ -385,7 +415,15 @@ impl Tally {
             touch: dense.lists.iter().map(|l| l.pinned_touch).collect(),
             load: dense.lists.iter().map(|l| l.pinned_load).collect(),
             coef: dense.lists.iter().map(|l| l.pinned_value).collect(),
+            beds: vec![0; dense.night_beds.len()],
         }
+    }
+
+    /// Whether candidate `k` fits on list `l` (minutes and bed).
+    /// Whether candidate `k` fits on list `l` (minutes and bed).
+    fn fits(&self, dense: &Dense, l: usize, k: usize) -> bool {
+        let list = &dense.lists[l];
+        self.load[l] + list.load[k] <= list.capacity && bed_free(dense, &self.beds, l, k)
     }
 
     fn add(&mut self, dense: &Dense, l: usize, k: usize) {
@@ -396,6 +434,9 @@ impl Tally {
         self.touch[l] += dense.minutes[p];
         self.load[l] += list.load[k];
         self.coef[l] += list.coef[k];
+        if let (Some(g), true) = (list.night, list.bed[k]) {
+            self.beds[g as usize] += 1;
+        }
     }
 
     fn value(&self, dense: &Dense, l: usize) -> f64 {
@@ -405,7 +446,8 @@ impl Tally {
 
 /// A plan from one pattern per list (positions in the lists' candidates), which may share
 /// patients: lists take their patterns' cases in the order given, each case going to the first
-/// list that wants it; then every patient left unbooked goes where it adds most, if anywhere.
+/// list that wants it while its night has a bed for it; then every patient left unbooked goes
+/// where it adds most, if anywhere.
 /// Returns the plan and its value.
 pub fn plan_from_patterns(
     dense: &Dense,
@@ -417,7 +459,7 @@ pub fn plan_from_patterns(
         let l = l as usize;
         for &k in &patterns[l] {
             let p = dense.lists[l].cands[k as usize] as usize;
-            if t.plan[p].is_none() {
+            if t.plan[p].is_none() && bed_free(dense, &t.beds, l, k as usize) {
                 t.add(dense, l, k as usize);
             }
         }
@@ -439,7 +481,7 @@ pub fn plan_from_patterns(
         for &(l, k) in &dense.options[p] {
             let (l, k) = (l as usize, k as usize);
             let list = &dense.lists[l];
-            if t.load[l] + list.load[k] > list.capacity {
+            if !t.fits(dense, l, k) {
                 continue;
             }
             let after = t.coef[l] + list.coef[k]
@@ -459,7 +501,7 @@ pub fn plan_from_patterns(
     (t.plan, value)
 }
 
-/// Whether `plan` respects every list's capacity, and its value.
+/// Whether `plan` respects every list's capacity and every night's beds, and its value.
 pub fn plan_value(dense: &Dense, plan: &[Option<(u32, u32)>]) -> (bool, f64) {
     let mut t = Tally::new(dense);
     for (p, at) in plan.iter().enumerate() {
@@ -470,7 +512,19 @@ pub fn plan_value(dense: &Dense, plan: &[Option<(u32, u32)>]) -> (bool, f64) {
             t.add(dense, l as usize, k as usize);
         }
     }
-    let fits = (0..dense.lists.len()).all(|l| t.load[l] <= dense.lists[l].capacity);
+    let fits = (0..dense.lists.len()).all(|l| t.load[l] <= dense.lists[l].capacity)
+        && t.beds.iter().zip(&dense.night_beds).all(|(u, b)| u <= b);
     let value = (0..dense.lists.len()).map(|l| t.value(dense, l)).sum();
     (fits, value)
+}
+
+/// Whether candidate `k` of list `l` has a bed with `beds` taken: it needs none, or its night has
+/// one left.
+#[inline]
+fn bed_free(dense: &Dense, beds: &[i64], l: usize, k: usize) -> bool {
+    let list = &dense.lists[l];
+    match list.night {
+        Some(g) if list.bed[k] => beds[g as usize] < dense.night_beds[g as usize],
+        _ => true,
+    }
 }

@@ -70,6 +70,8 @@ pub(super) struct PatientSpec {
     pub(super) age_days_extra: Option<i64>,
     /// The clinician's treat-by date, days after the planning date.
     pub(super) treat_by_days: Option<i64>,
+    /// Stays the night after the procedure.
+    pub(super) overnight: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +85,8 @@ pub(super) struct BookingSpec {
 pub(super) struct Spec {
     pub(super) shape: Shape,
     pub(super) specialist: [bool; 2],
+    /// Children's beds of each site a night (`None`: not limited).
+    pub(super) beds: [Option<i32>; 2],
     pub(super) sites: usize,
     pub(super) sessions: Vec<SessionSpec>,
     pub(super) patients: Vec<PatientSpec>,
@@ -179,6 +183,7 @@ pub(super) fn patient_spec() -> impl Strategy<Value = PatientSpec> {
             proptest::option::weighted(0.3, 22..=44i32),
             proptest::option::weighted(0.5, 0..31i64),
             proptest::option::weighted(0.1, 0..200i64),
+            proptest::bool::weighted(0.3),
         ),
     )
         .prop_map(
@@ -193,6 +198,7 @@ pub(super) fn patient_spec() -> impl Strategy<Value = PatientSpec> {
                     gestation_weeks,
                     age_days_extra,
                     treat_by_days,
+                    overnight,
                 ),
             )| PatientSpec {
                 specialty,
@@ -215,6 +221,7 @@ pub(super) fn patient_spec() -> impl Strategy<Value = PatientSpec> {
                 gestation_weeks,
                 age_days_extra,
                 treat_by_days,
+                overnight,
             },
         )
 }
@@ -243,7 +250,13 @@ fn sized_spec(
 ) -> impl Strategy<Value = Spec> {
     (
         shape(),
-        (any::<bool>(), any::<bool>()),
+        (
+            (any::<bool>(), any::<bool>()),
+            (
+                proptest::option::weighted(0.5, 0..=2i32),
+                proptest::option::weighted(0.5, 0..=2i32),
+            ),
+        ),
         1..=2usize,
         proptest::collection::vec(session_spec(), lists),
         proptest::collection::vec(patient_spec(), patients),
@@ -255,10 +268,19 @@ fn sized_spec(
         ),
     )
         .prop_map(
-            |(shape, (a, b), sites, sessions, patients, bookings, (profile, fill_gaps, planner_baseline))| {
+            |(
+                shape,
+                ((a, b), (beds_a, beds_b)),
+                sites,
+                sessions,
+                patients,
+                bookings,
+                (profile, fill_gaps, planner_baseline),
+            )| {
                 Spec {
                     shape,
                     specialist: [a, b],
+                    beds: [beds_a, beds_b],
                     sites,
                     sessions,
                     patients,
@@ -381,6 +403,7 @@ pub(super) fn patient_proto(
             .age_days_extra
             .and_then(|extra| age_days_agreeing(spec.age_months, extra)),
         treat_by: spec.treat_by_days.map(date),
+        overnight: spec.overnight,
     };
     match shape {
         Shape::AllIneligible => {
@@ -430,6 +453,8 @@ pub(super) fn request(spec: &Spec) -> pb::ProposeAllocationsRequest {
             id: format!("SITE{s}"),
             name: format!("Site {s}"),
             specialist_centre: spec.specialist[s],
+            children_beds: spec.beds[s],
+            bed_nights: vec![],
         })
         .collect();
     let mut sessions: Vec<pb::Session> = spec

@@ -59,6 +59,12 @@ pub struct Instance {
     floor_less_reserved: Vec<f64>,
     shortfall_weight: f64,
     under_weight: f64,
+    /// Per list: its bed night (site and date whose beds are limited), if any; per night the
+    /// overnight cases it may hold (its beds, or more when pinned overnight cases are more); per
+    /// patient: whether it stays the night.
+    night: Vec<Option<usize>>,
+    night_limit: Vec<i64>,
+    overnight: Vec<bool>,
 }
 
 impl Instance {
@@ -324,6 +330,43 @@ impl Instance {
                 }
             })
             .collect();
+        // Bed nights: a site's beds on a list's date (that night's own number, else the site's).
+        let overnight: Vec<bool> = r.patients.iter().map(|p| p.overnight).collect();
+        let mut nights: Vec<(String, String)> = Vec::new();
+        let mut night_limit: Vec<i64> = Vec::new();
+        let night: Vec<Option<usize>> = sessions
+            .iter()
+            .map(|session| {
+                let site = r.sites.iter().find(|x| x.id == session.site_id)?;
+                let beds = site
+                    .bed_nights
+                    .iter()
+                    .find(|n| n.date == session.date)
+                    .map(|n| n.beds)
+                    .or(site.children_beds)?;
+                let key = (session.site_id.clone(), session.date.clone());
+                Some(match nights.iter().position(|k| *k == key) {
+                    Some(g) => g,
+                    None => {
+                        nights.push(key);
+                        night_limit.push(i64::from(beds));
+                        nights.len() - 1
+                    }
+                })
+            })
+            .collect();
+        // Pinned overnight cases stay whatever the beds: the limit is at least their number.
+        let mut pinned_stays = vec![0i64; night_limit.len()];
+        for (p, b) in booking.iter().enumerate() {
+            if let Some((s, true)) = *b {
+                if let (Some(g), true) = (night[s], overnight[p]) {
+                    pinned_stays[g] += 1;
+                }
+            }
+        }
+        for (limit, pinned) in night_limit.iter_mut().zip(pinned_stays) {
+            *limit = (*limit).max(pinned);
+        }
         let floor_less_reserved = sessions
             .iter()
             .map(|s| policy.lists.utilisation_target * f64::from(s.minutes) - f64::from(s.reserved_minutes))
@@ -342,7 +385,15 @@ impl Instance {
             floor_less_reserved,
             shortfall_weight: o.cases_per_list_shortfall,
             under_weight: o.under_utilisation,
+            night,
+            night_limit,
+            overnight,
         }
+    }
+
+    /// The bed night patient `p` takes a bed of on list `s`, if any.
+    fn stay(&self, p: usize, s: usize) -> Option<usize> {
+        self.night[s].filter(|_| self.overnight[p])
     }
 
     /// Eligible (patient, list) pairs.
@@ -374,6 +425,15 @@ impl Instance {
                 value -= self.move_cost;
             }
         }
+        let mut stays = vec![0i64; self.night_limit.len()];
+        for (p, slot) in a.iter().enumerate() {
+            if let Some(g) = slot.and_then(|s| self.stay(p, s)) {
+                stays[g] += 1;
+            }
+        }
+        if let Some(g) = (0..stays.len()).find(|&g| stays[g] > self.night_limit[g]) {
+            return Err(format!("bed night {g} holds more overnight cases than beds"));
+        }
         for s in 0..lists {
             if used[s] > self.capacity[s] {
                 return Err(format!("list {s} is over capacity"));
@@ -386,9 +446,14 @@ impl Instance {
         Ok(value)
     }
 
-    /// The best value over every allocation, by exhaustive enumeration (capacity pruned).
+    /// The best value over every allocation, by exhaustive enumeration (capacity and beds
+    /// pruned).
     pub fn brute_force(&self) -> f64 {
-        fn go(i: &Instance, p: usize, used: &mut Vec<i64>, a: &mut Vec<Option<usize>>, best: &mut f64) {
+        struct Used {
+            minutes: Vec<i64>,
+            stays: Vec<i64>,
+        }
+        fn go(i: &Instance, p: usize, used: &mut Used, a: &mut Vec<Option<usize>>, best: &mut f64) {
             if p == a.len() {
                 *best = best.max(i.evaluate(a).expect("enumerated allocations are plans"));
                 return;
@@ -398,17 +463,28 @@ impl Instance {
                 go(i, p + 1, used, a, best);
             }
             for &s in &i.options[p] {
-                if used[s] + i.load[p] <= i.capacity[s] {
-                    used[s] += i.load[p];
+                let stay = i.stay(p, s);
+                let bed = stay.is_none_or(|g| used.stays[g] < i.night_limit[g]);
+                if used.minutes[s] + i.load[p] <= i.capacity[s] && bed {
+                    used.minutes[s] += i.load[p];
+                    if let Some(g) = stay {
+                        used.stays[g] += 1;
+                    }
                     a[p] = Some(s);
                     go(i, p + 1, used, a, best);
-                    used[s] -= i.load[p];
+                    used.minutes[s] -= i.load[p];
+                    if let Some(g) = stay {
+                        used.stays[g] -= 1;
+                    }
                 }
             }
             a[p] = None;
         }
         let mut best = f64::NEG_INFINITY;
-        let mut used = vec![0; self.capacity.len()];
+        let mut used = Used {
+            minutes: vec![0; self.capacity.len()],
+            stays: vec![0; self.night_limit.len()],
+        };
         let mut a = vec![None; self.options.len()];
         go(self, 0, &mut used, &mut a, &mut best);
         best
@@ -420,6 +496,7 @@ impl Instance {
     /// x[p,s], y[s] ∈ {0,1}; short[s], under[s] ≥ 0
     /// Σ_s x[p,s] ≤ 1 (= 1 when pinned);  Σ_p load[p]·x[p,s] ≤ capacity[s]·y[s];  x[p,s] ≤ y[s]
     /// short[s] ≥ target[s]·y[s] − Σ_p x[p,s];  under[s] ≥ (floor[s] − reserved[s])·y[s] − Σ_p minutes[p]·x[p,s]
+    /// Σ_{s on night g, p overnight} x[p,s] ≤ limit[g]
     /// maximise Σ (value[p,s] + unbooked[p] + move·[s offered to p])·x[p,s] − shortfall·Σ short − under·Σ under
     ///          − Σ unbooked[p] − move·#offered
     /// ```
@@ -475,6 +552,17 @@ impl Instance {
             let mut minutes_under = vec![(under[s], 1.0), (y[s], -self.floor_less_reserved[s])];
             minutes_under.extend(by_list[s].iter().map(|&(p, x)| (x, self.minutes[p] as f64)));
             pb.add_row(0.0.., &minutes_under);
+        }
+        let mut stays: Vec<Vec<(highs::Col, f64)>> = vec![Vec::new(); self.night_limit.len()];
+        for (s, cases) in by_list.iter().enumerate() {
+            for &(p, x) in cases {
+                if let Some(g) = self.stay(p, s) {
+                    stays[g].push((x, 1.0));
+                }
+            }
+        }
+        for (g, row) in stays.iter().enumerate() {
+            pb.add_row(..=(self.night_limit[g] as f64), row);
         }
         let mut model = pb.optimise(Sense::Maximise);
         model.make_quiet();

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use theatre_optimiser::api::proto as pb;
 use theatre_optimiser::domain::plan::{
-    CasePlan, Conflict, HubReason, Kpis, ListPlan, Move, Plan, PlanStatus, SolverStats, StopReason,
-    Unallocated,
+    CasePlan, Conflict, HubReason, Kpis, ListPlan, Move, Plan, PlanStatus, SiteDayCases, SolverStats,
+    StopReason, Unallocated,
 };
 use theatre_optimiser::domain::{PlannerKind, PlanningRequest, RuleCode};
 
@@ -15,6 +15,7 @@ use theatre_optimiser::domain::{PlannerKind, PlanningRequest, RuleCode};
 pub enum Unreadable {
     UnknownPatient,
     UnknownSession(String),
+    UnknownSite(String),
     MalformedTime,
     UnknownReason(String),
     NotAPlanStatus(i32),
@@ -148,6 +149,12 @@ pub fn from_response(req: &PlanningRequest, r: &pb::ProposeAllocationsResponse) 
     };
     let s = r.solver.clone().unwrap_or_default();
     let k = r.kpis.clone().unwrap_or_default();
+    let site_of = |id: &str| {
+        req.sites
+            .iter()
+            .position(|s| s.id == id)
+            .ok_or_else(|| Unreadable::UnknownSite(id.to_string()))
+    };
     let stats = SolverStats {
         objective: s.objective,
         best_bound: s.best_bound,
@@ -180,6 +187,18 @@ pub fn from_response(req: &PlanningRequest, r: &pb::ProposeAllocationsResponse) 
             non_complex_at_hubs: k.non_complex_at_hubs.max(0) as u32,
             hub_minutes: k.hub_minutes.max(0) as u32,
             hub_minutes_complex: k.hub_minutes_complex.max(0) as u32,
+            day_cases_by_site: k
+                .day_cases_by_site
+                .iter()
+                .map(|d| {
+                    Ok(SiteDayCases {
+                        site: site_of(&d.site_id)?,
+                        cases: d.cases.max(0) as u32,
+                        day_cases: d.day_cases.max(0) as u32,
+                        peak_overnight: d.peak_overnight.max(0) as u32,
+                    })
+                })
+                .collect::<Result<_, Unreadable>>()?,
             ..Kpis::default()
         },
         stats,
