@@ -172,20 +172,28 @@ fn explain_unallocated(
     eligible: &[Vec<SessionIx>],
     assignment: &[Option<SessionIx>],
 ) -> Vec<Unallocated> {
-    // Minutes each list has left and beds each night has left, for the overnight cases left out.
+    // Minutes each list has left and beds each night has left, for the overnight cases left out
+    // (only where beds are limited).
     let nights = BedNights::of(req);
-    let mut free: Vec<i64> = (0..req.sessions.len())
-        .map(|s| req.effective_capacity(s))
-        .collect();
+    let limited = req.beds_limited();
+    let mut free: Vec<i64> = Vec::new();
     let mut beds = Beds::new(&nights);
-    for (p, s) in assignment.iter().enumerate() {
-        if let Some(s) = *s {
-            free[s] -= req.case_load(p);
-            let pinned = req
-                .booking_of(p)
-                .is_some_and(|b| req.is_pinned(b) && b.session == s);
-            if !pinned {
-                beds.take(req, p, s);
+    if limited {
+        let mut pinned_on: Vec<Option<SessionIx>> = vec![None; req.patients.len()];
+        let mut pinned_load = vec![0i64; req.sessions.len()];
+        for b in req.bookings.iter().filter(|b| req.is_pinned(b)) {
+            pinned_on[b.patient] = Some(b.session);
+            pinned_load[b.session] += req.case_load(b.patient);
+        }
+        free = (0..req.sessions.len())
+            .map(|s| req.case_capacity(s).max(pinned_load[s]))
+            .collect();
+        for (p, s) in assignment.iter().enumerate() {
+            if let Some(s) = *s {
+                free[s] -= req.case_load(p);
+                if pinned_on[p] != Some(s) {
+                    beds.take(req, p, s);
+                }
             }
         }
     }
@@ -207,15 +215,16 @@ fn explain_unallocated(
             }
             let same = lists.of_patient(req, p);
             let options = eligible[p].len();
-            let with_room: Vec<SessionIx> = eligible[p]
-                .iter()
-                .copied()
-                .filter(|&s| free[s] >= req.case_load(p))
-                .collect();
-            if req.patients[p].overnight
-                && !with_room.is_empty()
-                && with_room.iter().all(|&s| !beds.room(req, p, s))
-            {
+            let with_room: Vec<SessionIx> = if limited && req.patients[p].overnight {
+                eligible[p]
+                    .iter()
+                    .copied()
+                    .filter(|&s| free[s] >= req.case_load(p))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            if !with_room.is_empty() && with_room.iter().all(|&s| !beds.room(req, p, s)) {
                 return Unallocated {
                     patient: p,
                     reasons: vec![RuleCode::NoBed],
