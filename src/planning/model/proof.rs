@@ -10,9 +10,12 @@
 //! patterns within that margin (`pricing::enumerate`), then searches depth first for disjoint
 //! patterns, one per list, whose reduced costs and lost prices stay within it. A branch is cut
 //! when its reduced costs so far, the prices of the patients no list still to choose can take,
-//! and each remaining list's cheapest pattern that fits with the cases taken already reach the
+//! and each remaining list's cheapest completion (its cheapest pattern that fits with the cases
+//! taken, plus the prices of the cases only it can still take and leaves out) already reach the
 //! margin. A plan found raises T; when the search ends, no plan is worth more than T, which is
-//! then a proven bound.
+//! then a proven bound. The patterns that fit with the cases taken are read from bit columns
+//! (`Columns`), and the list chosen last is sorted so that its first fitting pattern is the best
+//! completion (`Last`).
 //!
 //! Bed nights: with bed-night prices μ as well, a plan's value is UB(π, μ) less the same terms
 //! and less μ_g times each night's unused beds, so the cuts (which leave that last term out)
@@ -44,10 +47,17 @@ struct Walk<'a> {
     /// order, kept apart so that the scans read only what they need).
     masks: &'a [Vec<u128>],
     rcs: &'a [Vec<f64>],
+    /// Per list, its patterns as bit columns in that order.
+    columns: &'a [Columns],
     /// Lists in the order they are chosen.
     order: &'a [usize],
     /// Bits of the patients the lists from each depth on may take (`reach_from[order.len()]` = 0).
     reach_from: &'a [u128],
+    /// Per depth d and position j ≥ d: the patients the list at j may take and no other list
+    /// from depth d on may.
+    exclusive: &'a [Vec<u128>],
+    /// The list chosen last, in the order that values a complete plan.
+    last: &'a Last,
     price: &'a [f64],
     /// Per list, its patterns' beds taken on the list's night, and the night.
     beds: &'a [Vec<i64>],
@@ -84,7 +94,136 @@ fn price_of(mut mask: u128, price: &[f64]) -> f64 {
     sum
 }
 
-impl Walk<'_> {
+/// A list's patterns as bit columns: for each case the list may take, a row with one bit per
+/// pattern (in the list's order) that holds the case. The patterns that avoid a set of cases
+/// are the zero bits of the OR of those cases' rows, read 64 patterns at a time.
+struct Columns {
+    reach: u128,
+    /// Row of each local patient (`u32::MAX` for those outside `reach`); fewer than
+    /// `MAX_PATIENTS`, so a row number fits in a byte.
+    row: Vec<u32>,
+    words: usize,
+    bits: Vec<u64>,
+}
+
+impl Columns {
+    fn new(masks: &[u128], reach: u128) -> Columns {
+        let words = masks.len().div_ceil(64);
+        let mut row = vec![u32::MAX; MAX_PATIENTS];
+        let mut rows = 0;
+        let mut m = reach;
+        while m != 0 {
+            row[m.trailing_zeros() as usize] = rows;
+            rows += 1;
+            m &= m - 1;
+        }
+        let mut bits = vec![0u64; rows as usize * words];
+        for (j, &mask) in masks.iter().enumerate() {
+            let mut m = mask;
+            while m != 0 {
+                let r = row[m.trailing_zeros() as usize] as usize;
+                bits[r * words + j / 64] |= 1 << (j % 64);
+                m &= m - 1;
+            }
+        }
+        Columns {
+            reach,
+            row,
+            words,
+            bits,
+        }
+    }
+
+    /// The positions below `end` of the patterns that take none of `used`, in order.
+    fn avoiding(&self, used: u128, end: usize) -> Avoiding<'_> {
+        let mut rows = [0u8; MAX_PATIENTS];
+        let mut n = 0;
+        let mut m = used & self.reach;
+        while m != 0 {
+            rows[n] = self.row[m.trailing_zeros() as usize] as u8;
+            n += 1;
+            m &= m - 1;
+        }
+        Avoiding {
+            columns: self,
+            rows,
+            n,
+            next_word: 0,
+            base: 0,
+            fits: 0,
+            end,
+        }
+    }
+}
+
+struct Avoiding<'a> {
+    columns: &'a Columns,
+    rows: [u8; MAX_PATIENTS],
+    n: usize,
+    next_word: usize,
+    /// Position of bit 0 of `fits`.
+    base: usize,
+    fits: u64,
+    end: usize,
+}
+
+impl Iterator for Avoiding<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        loop {
+            if self.fits != 0 {
+                let j = self.base + self.fits.trailing_zeros() as usize;
+                self.fits &= self.fits - 1;
+                return Some(j);
+            }
+            let w = self.next_word;
+            if w * 64 >= self.end {
+                return None;
+            }
+            self.next_word += 1;
+            let words = self.columns.words;
+            let clash = self.rows[..self.n]
+                .iter()
+                .fold(0u64, |c, &r| c | self.columns.bits[r as usize * words + w]);
+            let mut fits = !clash;
+            let left = self.end - w * 64;
+            if left < 64 {
+                fits &= (1u64 << left) - 1;
+            }
+            self.base = w * 64;
+            self.fits = fits;
+        }
+    }
+}
+
+/// The list chosen last. Once it is chosen every case is booked or not, so a complete plan
+/// wastes the waste so far, the prices of the cases still open to this list, and its pattern's
+/// reduced cost less the prices of the cases it takes: its patterns in the order of that last
+/// term (`key`), so that the best completion is the first pattern that avoids the cases taken.
+struct Last {
+    keys: Vec<f64>,
+    /// The pattern (its position in the list's own order) at each position of this order.
+    index: Vec<u32>,
+    columns: Columns,
+}
+
+impl Last {
+    fn new(masks: &[u128], rcs: &[f64], price: &[f64], reach: u128) -> Last {
+        let key = |i: u32| rcs[i as usize] - price_of(masks[i as usize], price);
+        let mut index: Vec<u32> = (0..masks.len() as u32).collect();
+        index.sort_by(|&a, &b| key(a).total_cmp(&key(b)).then(a.cmp(&b)));
+        let keys = index.iter().map(|&i| key(i)).collect();
+        let ordered: Vec<u128> = index.iter().map(|&i| masks[i as usize]).collect();
+        Last {
+            keys,
+            index,
+            columns: Columns::new(&ordered, reach),
+        }
+    }
+}
+
+impl<'a> Walk<'a> {
     /// The beds taken so far as one number (mixed radix over the nights' beds).
     fn beds_key(&self) -> u64 {
         self.taken
@@ -133,53 +272,96 @@ impl Walk<'_> {
             self.limit = self.ub - value - self.margin;
             return true;
         }
-        // Each list still to choose pays at least its cheapest pattern that fits; the scan stops
-        // (and cuts the branch) once the patterns cost more than the slack left.
-        let mut rest = 0.0;
-        for &m in &self.order[depth + 1..] {
-            let slack = self.limit - waste - rest;
-            let (masks, rcs) = (&self.masks[m], &self.rcs[m]);
-            let mut cheapest = None;
-            for (mask, &r) in masks.iter().zip(rcs) {
-                if r >= slack {
-                    break;
-                }
-                if mask & used == 0 {
-                    cheapest = Some(r);
-                    break;
-                }
-            }
-            match cheapest {
-                Some(r) => rest += r,
-                None => return true,
-            }
-        }
+        let open = self.free & !used;
         let l = self.order[depth];
-        for (i, (mask, &r)) in self.masks[l].iter().zip(&self.rcs[l]).enumerate() {
+        let own = self.exclusive[depth][depth] & open;
+        let own_price = price_of(own, self.price);
+        if depth + 1 == self.order.len() {
+            return self.last(depth, used, rc, waste + own_price);
+        }
+        // Each list still to choose pays at least its cheapest pattern that fits, with the prices
+        // of the patients only it can still take and leaves out (they are unbooked in any plan
+        // below); the scan stops (and cuts the branch) once the patterns cost more than the
+        // slack left.
+        let mut rest = 0.0;
+        for (j, &m) in self.order.iter().enumerate().skip(depth + 1) {
+            let slack = self.limit - waste - rest;
+            let only = self.exclusive[depth][j] & open;
+            let only_price = price_of(only, self.price);
+            let (masks, rcs) = (&self.masks[m], &self.rcs[m]);
+            let end = rcs.partition_point(|&r| r < slack);
+            let mut cheapest = f64::INFINITY;
+            for i in self.columns[m].avoiding(used, end) {
+                let r = rcs[i];
+                if r >= cheapest {
+                    break;
+                }
+                if only_price <= 0.0 {
+                    cheapest = r;
+                    break;
+                }
+                cheapest = cheapest.min(r + only_price - price_of(only & masks[i], self.price));
+            }
+            if cheapest >= slack {
+                return true;
+            }
+            rest += cheapest;
+        }
+        let columns: &'a Columns = &self.columns[l];
+        let (masks, rcs): (&'a [u128], &'a [f64]) = (&self.masks[l], &self.rcs[l]);
+        let end = rcs.partition_point(|&r| waste + r + rest < self.limit);
+        for i in columns.avoiding(used, end) {
+            let (mask, r) = (masks[i], rcs[i]);
             if waste + r + rest >= self.limit {
                 break;
             }
-            if mask & used != 0 {
+            if own_price > 0.0
+                && waste + r + rest + own_price - price_of(own & mask, self.price) >= self.limit
+            {
                 continue;
             }
-            let (night, beds) = (self.night_of[l], self.beds[l][i]);
-            if let Some(g) = night {
-                if self.taken[g as usize] + beds > self.night_beds[g as usize] {
-                    continue;
-                }
-                self.taken[g as usize] += beds;
-            }
-            self.chosen.push(i);
-            let complete = self.walk(depth + 1, used | *mask, rc + r);
-            self.chosen.pop();
-            if let Some(g) = night {
-                self.taken[g as usize] -= beds;
-            }
-            if !complete {
+            if !self.branch(depth, l, i, used | mask, rc + r) {
                 return false;
             }
         }
         true
+    }
+
+    /// The last list's patterns that avoid the cases taken, best completion first; `base` is the
+    /// waste so far with the prices of the cases still open to the list.
+    fn last(&mut self, depth: usize, used: u128, rc: f64, base: f64) -> bool {
+        let l = self.order[depth];
+        let last: &'a Last = self.last;
+        let end = last.keys.partition_point(|&k| base + k < self.limit);
+        for j in last.columns.avoiding(used, end) {
+            if base + last.keys[j] >= self.limit {
+                break;
+            }
+            let i = last.index[j] as usize;
+            if !self.branch(depth, l, i, used | self.masks[l][i], rc + self.rcs[l][i]) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Takes pattern `i` of list `l` at `depth` (when its night has the beds) and walks on;
+    /// false when the node budget ran out.
+    fn branch(&mut self, depth: usize, l: usize, i: usize, used: u128, rc: f64) -> bool {
+        let (night, beds) = (self.night_of[l], self.beds[l][i]);
+        if let Some(g) = night {
+            if self.taken[g as usize] + beds > self.night_beds[g as usize] {
+                return true;
+            }
+            self.taken[g as usize] += beds;
+        }
+        self.chosen.push(i);
+        let complete = self.walk(depth + 1, used, rc);
+        self.chosen.pop();
+        if let Some(g) = night {
+            self.taken[g as usize] -= beds;
+        }
+        complete
     }
 }
 
@@ -273,7 +455,34 @@ pub fn prove(
     for d in (0..order.len()).rev() {
         reach_from[d] = reach_from[d + 1] | reach[order[d]];
     }
+    let exclusive: Vec<Vec<u128>> = (0..=order.len())
+        .map(|d| {
+            (0..order.len())
+                .map(|j| {
+                    if j < d {
+                        return 0;
+                    }
+                    let others = (d..order.len())
+                        .filter(|&i| i != j)
+                        .fold(0u128, |m, i| m | reach[order[i]]);
+                    reach[order[j]] & !others
+                })
+                .collect()
+        })
+        .collect();
+    let columns: Vec<Columns> = masks
+        .iter()
+        .zip(&reach)
+        .map(|(masks, &reach)| Columns::new(masks, reach))
+        .collect();
+    let last = match order.last() {
+        Some(&l) => Last::new(&masks[l], &rcs[l], price, reach[l]),
+        None => Last::new(&[], &[], price, 0),
+    };
     let mut walk = Walk {
+        last: &last,
+        exclusive: &exclusive,
+        columns: &columns,
         masks: &masks,
         rcs: &rcs,
         order: &order,

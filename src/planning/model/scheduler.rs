@@ -388,16 +388,21 @@ mod tests {
         }
     }
 
-    /// A random component: up to 3 lists and 8 patients, each patient eligible for some lists;
-    /// in half of them some patients stay overnight and the lists share a bed night of 0-2 beds.
-    fn component(rng: &mut Lcg) -> Dense {
+    /// A random component: `lists` lists (1 to its end) and `patients` patients (2 to its end),
+    /// each patient eligible for some lists; in half of them some patients stay overnight and the
+    /// lists share a bed night of 0-2 beds.
+    fn component(
+        rng: &mut Lcg,
+        lists: std::ops::RangeInclusive<usize>,
+        patients: std::ops::RangeInclusive<usize>,
+    ) -> Dense {
         let weights = Weights {
             shortfall: 2.0,
             under: if rng.unit() < 0.5 { 0.01 } else { 0.0 },
             turnaround: 10,
         };
-        let m = 1 + rng.below(3);
-        let n = 2 + rng.below(7);
+        let m = lists.start() + rng.below(lists.end() - lists.start() + 1);
+        let n = patients.start() + rng.below(patients.end() - patients.start() + 1);
         let minutes: Vec<i64> = (0..n).map(|_| 5 * (4 + rng.below(20)) as i64).collect();
         let with_beds = rng.unit() < 0.5;
         let overnight: Vec<bool> = (0..n).map(|_| with_beds && rng.unit() < 0.5).collect();
@@ -515,7 +520,7 @@ mod tests {
         let mut rng = Lcg(11);
         let cancel = AtomicBool::new(false);
         for case in 0..300 {
-            let dense = component(&mut rng);
+            let dense = component(&mut rng, 1..=3, 2..=8);
             let optimum = brute_force(&dense);
             let start = vec![None; dense.patients.len()];
             let trivial = dense
@@ -549,6 +554,45 @@ mod tests {
                 s.bound() >= optimum - 1e-6,
                 "case {case}: bound {} vs optimum {optimum}",
                 s.bound()
+            );
+        }
+    }
+
+    /// The proof alone, on components of 4-5 lists (so that the walk has lists before the last
+    /// and lists still to choose after the one it branches on): from an empty incumbent at gap
+    /// 0, with the prices of a subgradient run, it finds a plan worth the brute-force optimum
+    /// and a bound equal to it.
+    #[test]
+    fn the_proof_finds_and_proves_the_brute_force_optimum() {
+        let mut rng = Lcg(29);
+        let mut ks = Knapsack::default();
+        for case in 0..40 {
+            let dense = component(&mut rng, 4..=5, 5..=7);
+            let optimum = brute_force(&dense);
+            let mut sub = Subgradient::new(&dense);
+            let empty = dense.empty_value();
+            for _ in 0..60 {
+                sub.step(&dense, &mut ks, empty);
+            }
+            let found = proof::prove(
+                &dense,
+                &sub.best_price,
+                &sub.best_night_price,
+                sub.bound,
+                empty,
+                0.0,
+                1 << 20,
+                1 << 30,
+            );
+            let bound = found.bound.expect("a small proof runs to its end");
+            assert!(
+                (bound - optimum).abs() < 1e-6,
+                "case {case}: proven bound {bound} vs optimum {optimum}"
+            );
+            let value = found.plan.map_or(empty, |(_, v)| v);
+            assert!(
+                (value - optimum).abs() < 1e-6,
+                "case {case}: plan {value} vs optimum {optimum}"
             );
         }
     }
