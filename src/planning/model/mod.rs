@@ -3,10 +3,12 @@
 //! terms (`pair_coefficient`, `objective_constant`), the pair model (`pairs`, solved by HiGHS in
 //! `highs_run`, written as MPS by `export`), and the Lagrangian planner: components in dense form
 //! (`dense`), exact list knapsacks (`pricing`), the subgradient bound (`bound`), ruin-and-recreate
-//! plans (`search`), pattern-search proofs of small components (`proof`) and the work scheduler
+//! plans (`search`), pattern-search proofs of small components (`proof`, its scans over bit
+//! columns in `columns`) and the work scheduler
 //! (`scheduler`). docs/model.md gives the maths; each constraint family is a named function here.
 
 pub mod bound;
+mod columns;
 pub mod dense;
 pub mod export;
 pub mod highs_run;

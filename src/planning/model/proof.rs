@@ -8,7 +8,8 @@
 //! so a plan worth more than a target T has Σ_s rc_s + Σ_{p unbooked} π_p < UB(π) − T, and in
 //! particular every one of its patterns has rc < UB(π) − T. The proof lists, for every list, the
 //! patterns within that margin (`pricing::enumerate`), then searches depth first for disjoint
-//! patterns, one per list, whose reduced costs and lost prices stay within it. A branch is cut
+//! patterns, one per list, whose reduced costs and lost prices stay within it, branching at each
+//! node on the list with the fewest patterns that still fit (fail first). A branch is cut
 //! when its reduced costs so far, the prices of the patients no list still to choose can take,
 //! and each remaining list's cheapest completion (its cheapest pattern that fits with the cases
 //! taken, plus the prices of the cases only it can still take and leaves out) already reach the
@@ -23,11 +24,15 @@
 //! that would overfill a night, and values a complete plan with its unused beds.
 
 use super::bound::reduced;
+use super::columns::{price_of, Columns, Last};
 use super::dense::{Dense, Local, LocalPlan};
 use super::pricing::{enumerate, unit_of, Knapsack, Work};
 
 /// Free patients a component may have for the proof (one bit each).
-pub const MAX_PATIENTS: usize = 128;
+pub const MAX_PATIENTS: usize = super::columns::MAX_ROWS;
+
+/// Lists a component may have for the proof.
+pub const MAX_LISTS: usize = 60;
 
 /// What a proof attempt found.
 pub struct Proof {
@@ -49,15 +54,13 @@ struct Walk<'a> {
     rcs: &'a [Vec<f64>],
     /// Per list, its patterns as bit columns in that order.
     columns: &'a [Columns],
-    /// Lists in the order they are chosen.
-    order: &'a [usize],
-    /// Bits of the patients the lists from each depth on may take (`reach_from[order.len()]` = 0).
-    reach_from: &'a [u128],
-    /// Per depth d and position j ≥ d: the patients the list at j may take and no other list
-    /// from depth d on may.
-    exclusive: &'a [Vec<u128>],
-    /// The list chosen last, in the order that values a complete plan.
-    last: &'a Last,
+    /// Per list, the patients it may take.
+    reach: &'a [u128],
+    /// Lists by their number of patterns (the order ties are broken in).
+    lists: &'a [usize],
+    /// Per list, its patterns in the order that values a complete plan when it is chosen last
+    /// (built when first needed).
+    lasts: &'a [std::cell::OnceCell<Last>],
     price: &'a [f64],
     /// Per list, its patterns' beds taken on the list's night, and the night.
     beds: &'a [Vec<i64>],
@@ -66,186 +69,62 @@ struct Walk<'a> {
     night_price: &'a [f64],
     /// Beds taken on each night by the patterns chosen so far.
     taken: Vec<i64>,
-    /// Whether the beds taken fit in the memo's key (mixed radix); else there is no memo.
+    /// Whether the beds taken and the lists chosen fit in the memo's key; else there is no memo.
     memo: bool,
     free: u128,
     /// A branch is cut when its waste reaches this.
     limit: f64,
-    /// Where the best plan's waste must go below to count (UB − (value + margin)).
     nodes: Work,
     max_nodes: Work,
-    chosen: Vec<usize>,
-    /// The best choice found: pattern index per list in `order`, and its waste.
-    found: Option<(Vec<usize>, f64)>,
+    /// The (list, pattern) pairs chosen so far.
+    chosen: Vec<(usize, usize)>,
+    /// The best choice found, and its waste.
+    found: Option<(Vec<(usize, usize)>, f64)>,
     ub: f64,
     margin: f64,
-    /// Per depth, the least reduced cost each set of cases taken was reached with: a later visit
-    /// with no less is no better. (The set as two words: an entry of 24 bytes rather than 48,
-    /// which keeps more of the table in cache.)
+    /// Per depth, the least reduced cost each state (cases taken, beds taken, lists chosen) was
+    /// reached with: a later visit with no less is no better.
     seen: Vec<std::collections::HashMap<(u64, u64, u64), f64, BuildMix>>,
 }
 
-fn price_of(mut mask: u128, price: &[f64]) -> f64 {
-    let mut sum = 0.0;
-    while mask != 0 {
-        sum += price[mask.trailing_zeros() as usize];
-        mask &= mask - 1;
-    }
-    sum
-}
-
-/// A list's patterns as bit columns: for each case the list may take, a row with one bit per
-/// pattern (in the list's order) that holds the case. The patterns that avoid a set of cases
-/// are the zero bits of the OR of those cases' rows, read 64 patterns at a time.
-struct Columns {
-    reach: u128,
-    /// Row of each local patient (`u32::MAX` for those outside `reach`); fewer than
-    /// `MAX_PATIENTS`, so a row number fits in a byte.
-    row: Vec<u32>,
-    words: usize,
-    bits: Vec<u64>,
-}
-
-impl Columns {
-    fn new(masks: &[u128], reach: u128) -> Columns {
-        let words = masks.len().div_ceil(64);
-        let mut row = vec![u32::MAX; MAX_PATIENTS];
-        let mut rows = 0;
-        let mut m = reach;
-        while m != 0 {
-            row[m.trailing_zeros() as usize] = rows;
-            rows += 1;
-            m &= m - 1;
-        }
-        let mut bits = vec![0u64; rows as usize * words];
-        for (j, &mask) in masks.iter().enumerate() {
-            let mut m = mask;
-            while m != 0 {
-                let r = row[m.trailing_zeros() as usize] as usize;
-                bits[r * words + j / 64] |= 1 << (j % 64);
-                m &= m - 1;
-            }
-        }
-        Columns {
-            reach,
-            row,
-            words,
-            bits,
-        }
-    }
-
-    /// The positions below `end` of the patterns that take none of `used`, in order.
-    fn avoiding(&self, used: u128, end: usize) -> Avoiding<'_> {
-        let mut rows = [0u8; MAX_PATIENTS];
-        let mut n = 0;
-        let mut m = used & self.reach;
-        while m != 0 {
-            rows[n] = self.row[m.trailing_zeros() as usize] as u8;
-            n += 1;
-            m &= m - 1;
-        }
-        Avoiding {
-            columns: self,
-            rows,
-            n,
-            next_word: 0,
-            base: 0,
-            fits: 0,
-            end,
-        }
-    }
-}
-
-struct Avoiding<'a> {
-    columns: &'a Columns,
-    rows: [u8; MAX_PATIENTS],
-    n: usize,
-    next_word: usize,
-    /// Position of bit 0 of `fits`.
-    base: usize,
-    fits: u64,
-    end: usize,
-}
-
-impl Iterator for Avoiding<'_> {
-    type Item = usize;
-
-    fn next(&mut self) -> Option<usize> {
-        loop {
-            if self.fits != 0 {
-                let j = self.base + self.fits.trailing_zeros() as usize;
-                self.fits &= self.fits - 1;
-                return Some(j);
-            }
-            let w = self.next_word;
-            if w * 64 >= self.end {
-                return None;
-            }
-            self.next_word += 1;
-            let words = self.columns.words;
-            let clash = self.rows[..self.n]
-                .iter()
-                .fold(0u64, |c, &r| c | self.columns.bits[r as usize * words + w]);
-            let mut fits = !clash;
-            let left = self.end - w * 64;
-            if left < 64 {
-                fits &= (1u64 << left) - 1;
-            }
-            self.base = w * 64;
-            self.fits = fits;
-        }
-    }
-}
-
-/// The list chosen last. Once it is chosen every case is booked or not, so a complete plan
-/// wastes the waste so far, the prices of the cases still open to this list, and its pattern's
-/// reduced cost less the prices of the cases it takes: its patterns in the order of that last
-/// term (`key`), so that the best completion is the first pattern that avoids the cases taken.
-struct Last {
-    keys: Vec<f64>,
-    /// The pattern (its position in the list's own order) at each position of this order.
-    index: Vec<u32>,
-    columns: Columns,
-}
-
-impl Last {
-    fn new(masks: &[u128], rcs: &[f64], price: &[f64], reach: u128) -> Last {
-        let key = |i: u32| rcs[i as usize] - price_of(masks[i as usize], price);
-        let mut index: Vec<u32> = (0..masks.len() as u32).collect();
-        index.sort_by(|&a, &b| key(a).total_cmp(&key(b)).then(a.cmp(&b)));
-        let keys = index.iter().map(|&i| key(i)).collect();
-        let ordered: Vec<u128> = index.iter().map(|&i| masks[i as usize]).collect();
-        Last {
-            keys,
-            index,
-            columns: Columns::new(&ordered, reach),
-        }
-    }
+/// A remaining list's cheapest completion, and how far its patterns may cost.
+#[derive(Clone, Copy)]
+struct Completion {
+    list: usize,
+    cheapest: f64,
+    /// The patients only this list, of those remaining, can take.
+    only: u128,
 }
 
 impl<'a> Walk<'a> {
-    /// The beds taken so far as one number (mixed radix over the nights' beds).
-    fn beds_key(&self) -> u64 {
-        self.taken
+    /// The beds taken and the lists chosen as one number (mixed radix over the nights' beds,
+    /// then a bit per list).
+    fn state_key(&self, done: u64) -> u64 {
+        let beds = self
+            .taken
             .iter()
             .zip(self.night_beds)
-            .fold(0u64, |key, (&t, &b)| key * (b as u64 + 1) + t as u64)
+            .fold(0u64, |key, (&t, &b)| key * (b as u64 + 1) + t as u64);
+        (beds << self.lists.len()) | done
     }
 
-    /// Depth-first over the lists in order; false when the node budget ran out.
-    fn walk(&mut self, depth: usize, used: u128, rc: f64) -> bool {
+    /// Depth-first; `done` holds the lists chosen. False when the node budget ran out.
+    fn walk(&mut self, depth: usize, done: u64, used: u128, rc: f64) -> bool {
         self.nodes += 1;
         if self.nodes > self.max_nodes {
             return false;
         }
+        let lists: &'a [usize] = self.lists;
+        let left = || lists.iter().copied().filter(move |&l| done & (1 << l) == 0);
+        let reach_left = left().fold(0u128, |m, l| m | self.reach[l]);
         // The cut comes before the memo: a state cut here is cut again on any later visit with
         // no less reduced cost (the limit only falls), so it need not be remembered.
-        let waste = rc + price_of(self.free & !used & !self.reach_from[depth], self.price);
+        let waste = rc + price_of(self.free & !used & !reach_left, self.price);
         if waste >= self.limit {
             return true;
         }
         if self.memo {
-            let key = (used as u64, (used >> 64) as u64, self.beds_key());
+            let key = (used as u64, (used >> 64) as u64, self.state_key(done));
             match self.seen[depth].entry(key) {
                 std::collections::hash_map::Entry::Occupied(mut e) => {
                     if *e.get() <= rc + 1e-12 {
@@ -258,7 +137,7 @@ impl<'a> Walk<'a> {
                 }
             }
         }
-        if depth == self.order.len() {
+        if depth == lists.len() {
             // A plan worth UB − waste − the prices of its unused beds: the best so far.
             let unused: f64 = (0..self.taken.len())
                 .map(|g| self.night_price[g] * (self.night_beds[g] - self.taken[g]) as f64)
@@ -273,21 +152,27 @@ impl<'a> Walk<'a> {
             return true;
         }
         let open = self.free & !used;
-        let l = self.order[depth];
-        let own = self.exclusive[depth][depth] & open;
-        let own_price = price_of(own, self.price);
-        if depth + 1 == self.order.len() {
-            return self.last(depth, used, rc, waste + own_price);
+        if depth + 1 == lists.len() {
+            let l = left().next().expect("one list left");
+            let base = waste + price_of(self.reach[l] & open, self.price);
+            return self.last(depth, done, l, used, rc, base);
         }
-        // Each list still to choose pays at least its cheapest pattern that fits, with the prices
-        // of the patients only it can still take and leaves out (they are unbooked in any plan
-        // below); the scan stops (and cuts the branch) once the patterns cost more than the
-        // slack left.
+        // Each list still to choose pays at least its cheapest completion: its cheapest pattern
+        // that fits, with the prices of the patients only it can still take and leaves out
+        // (they are unbooked in any plan below); the scan stops (and cuts the branch) once the
+        // patterns cost more than the slack left.
+        let mut completions = [Completion {
+            list: 0,
+            cheapest: 0.0,
+            only: 0,
+        }; 64];
+        let mut n = 0;
         let mut rest = 0.0;
-        for (j, &m) in self.order.iter().enumerate().skip(depth + 1) {
-            let slack = self.limit - waste - rest;
-            let only = self.exclusive[depth][j] & open;
+        for m in left() {
+            let others = left().filter(|&o| o != m).fold(0u128, |r, o| r | self.reach[o]);
+            let only = self.reach[m] & !others & open;
             let only_price = price_of(only, self.price);
+            let slack = self.limit - waste - rest;
             let (masks, rcs) = (&self.masks[m], &self.rcs[m]);
             let end = rcs.partition_point(|&r| r < slack);
             let mut cheapest = f64::INFINITY;
@@ -306,7 +191,37 @@ impl<'a> Walk<'a> {
                 return true;
             }
             rest += cheapest;
+            completions[n] = Completion {
+                list: m,
+                cheapest,
+                only,
+            };
+            n += 1;
         }
+        // Branch on the list with the fewest patterns that fit within its slack (fail first).
+        let mut pick = 0;
+        let mut fewest = usize::MAX;
+        for (c, completion) in completions[..n].iter().enumerate() {
+            let m = completion.list;
+            let others: f64 = completions[..n]
+                .iter()
+                .filter(|o| o.list != m)
+                .map(|o| o.cheapest)
+                .sum();
+            let end = self.rcs[m].partition_point(|&r| waste + r + others < self.limit);
+            let count = self.columns[m].count_avoiding(used, end, fewest);
+            if count < fewest {
+                fewest = count;
+                pick = c;
+            }
+        }
+        let Completion { list: l, only, .. } = completions[pick];
+        let rest: f64 = completions[..n]
+            .iter()
+            .filter(|o| o.list != l)
+            .map(|o| o.cheapest)
+            .sum();
+        let only_price = price_of(only, self.price);
         let columns: &'a Columns = &self.columns[l];
         let (masks, rcs): (&'a [u128], &'a [f64]) = (&self.masks[l], &self.rcs[l]);
         let end = rcs.partition_point(|&r| waste + r + rest < self.limit);
@@ -315,12 +230,12 @@ impl<'a> Walk<'a> {
             if waste + r + rest >= self.limit {
                 break;
             }
-            if own_price > 0.0
-                && waste + r + rest + own_price - price_of(own & mask, self.price) >= self.limit
+            if only_price > 0.0
+                && waste + r + rest + only_price - price_of(only & mask, self.price) >= self.limit
             {
                 continue;
             }
-            if !self.branch(depth, l, i, used | mask, rc + r) {
+            if !self.branch(depth, done, l, i, used | mask, rc + r) {
                 return false;
             }
         }
@@ -329,16 +244,16 @@ impl<'a> Walk<'a> {
 
     /// The last list's patterns that avoid the cases taken, best completion first; `base` is the
     /// waste so far with the prices of the cases still open to the list.
-    fn last(&mut self, depth: usize, used: u128, rc: f64, base: f64) -> bool {
-        let l = self.order[depth];
-        let last: &'a Last = self.last;
+    fn last(&mut self, depth: usize, done: u64, l: usize, used: u128, rc: f64, base: f64) -> bool {
+        let last: &'a Last =
+            self.lasts[l].get_or_init(|| Last::new(&self.masks[l], &self.rcs[l], self.price, self.reach[l]));
         let end = last.keys.partition_point(|&k| base + k < self.limit);
         for j in last.columns.avoiding(used, end) {
             if base + last.keys[j] >= self.limit {
                 break;
             }
             let i = last.index[j] as usize;
-            if !self.branch(depth, l, i, used | self.masks[l][i], rc + self.rcs[l][i]) {
+            if !self.branch(depth, done, l, i, used | self.masks[l][i], rc + self.rcs[l][i]) {
                 return false;
             }
         }
@@ -347,7 +262,7 @@ impl<'a> Walk<'a> {
 
     /// Takes pattern `i` of list `l` at `depth` (when its night has the beds) and walks on;
     /// false when the node budget ran out.
-    fn branch(&mut self, depth: usize, l: usize, i: usize, used: u128, rc: f64) -> bool {
+    fn branch(&mut self, depth: usize, done: u64, l: usize, i: usize, used: u128, rc: f64) -> bool {
         let (night, beds) = (self.night_of[l], self.beds[l][i]);
         if let Some(g) = night {
             if self.taken[g as usize] + beds > self.night_beds[g as usize] {
@@ -355,8 +270,8 @@ impl<'a> Walk<'a> {
             }
             self.taken[g as usize] += beds;
         }
-        self.chosen.push(i);
-        let complete = self.walk(depth + 1, used, rc);
+        self.chosen.push((l, i));
+        let complete = self.walk(depth + 1, done | 1 << l, used, rc);
         self.chosen.pop();
         if let Some(g) = night {
             self.taken[g as usize] -= beds;
@@ -424,6 +339,10 @@ pub fn prove(
         patterns.push(own);
         reach.push(list.cands.iter().fold(0u128, |m, &p| m | 1 << p));
     }
+    // The lists chosen are a bit each in one word (with the beds taken, in the memo's key).
+    if dense.lists.len() > MAX_LISTS {
+        return give_up(work);
+    }
     let mut order: Vec<usize> = (0..dense.lists.len()).collect();
     order.sort_by_key(|&l| (patterns[l].len(), l));
     let free_mask = free.iter().fold(0u128, |m, &p| m | 1 << p);
@@ -445,48 +364,29 @@ pub fn prove(
         })
         .collect();
     let night_of: Vec<Option<u32>> = dense.lists.iter().map(|l| l.night).collect();
-    // The memo's key holds the beds taken when the nights' mixed radix fits in 64 bits.
+    // The memo's key holds the beds taken and the lists chosen when they fit in 64 bits.
     let memo = dense
         .night_beds
         .iter()
-        .try_fold(1u64, |range, &b| range.checked_mul(b as u64 + 1))
-        .is_some();
-    let mut reach_from = vec![0u128; order.len() + 1];
-    for d in (0..order.len()).rev() {
-        reach_from[d] = reach_from[d + 1] | reach[order[d]];
-    }
-    let exclusive: Vec<Vec<u128>> = (0..=order.len())
-        .map(|d| {
-            (0..order.len())
-                .map(|j| {
-                    if j < d {
-                        return 0;
-                    }
-                    let others = (d..order.len())
-                        .filter(|&i| i != j)
-                        .fold(0u128, |m, i| m | reach[order[i]]);
-                    reach[order[j]] & !others
-                })
-                .collect()
+        .try_fold(1u64 << dense.lists.len(), |range, &b| {
+            range.checked_mul(b as u64 + 1)
         })
-        .collect();
+        .is_some();
     let columns: Vec<Columns> = masks
         .iter()
         .zip(&reach)
         .map(|(masks, &reach)| Columns::new(masks, reach))
         .collect();
-    let last = match order.last() {
-        Some(&l) => Last::new(&masks[l], &rcs[l], price, reach[l]),
-        None => Last::new(&[], &[], price, 0),
-    };
+    let lasts: Vec<std::cell::OnceCell<Last>> = (0..dense.lists.len())
+        .map(|_| std::cell::OnceCell::new())
+        .collect();
     let mut walk = Walk {
-        last: &last,
-        exclusive: &exclusive,
+        lasts: &lasts,
         columns: &columns,
+        reach: &reach,
+        lists: &order,
         masks: &masks,
         rcs: &rcs,
-        order: &order,
-        reach_from: &reach_from,
         price,
         beds: &beds,
         night_of: &night_of,
@@ -506,12 +406,11 @@ pub fn prove(
             .map(|_| std::collections::HashMap::default())
             .collect(),
     };
-    let complete = walk.walk(0, 0, 0.0);
+    let complete = walk.walk(0, 0, 0, 0.0);
     work += walk.nodes * 4;
     let plan = walk.found.map(|(picks, _)| {
         let mut plan: Vec<Option<(u32, u32)>> = vec![None; dense.patients.len()];
-        for (depth, &i) in picks.iter().enumerate() {
-            let l = order[depth];
+        for &(l, i) in &picks {
             for &k in &patterns[l][i].2 {
                 let p: Local = dense.lists[l].cands[k as usize];
                 plan[p as usize] = Some((l as u32, k));
