@@ -8,7 +8,7 @@ plan terms (the model's objective plus the exported constant), so the columns co
 the decision gap is (bound - objective) / (bound - value of the empty plan).
 
 Usage: bench_peers.py --bin target/release/theatre-optimiser --limits 10 60 300 \
-           --requests a.json b.json [--markdown out.md]
+           --requests a.json b.json [--peers highs cpsat] [--markdown out.md]
 """
 
 import argparse
@@ -93,6 +93,8 @@ def main():
     ap.add_argument("--requests", nargs="+", required=True)
     ap.add_argument("--limits", nargs="+", type=float, default=[10, 60, 300])
     ap.add_argument("--planner-limits", nargs="+", type=float, default=[10])
+    ap.add_argument("--peers", nargs="+", choices=["highs", "cpsat"], default=["highs", "cpsat"],
+                    help="which outside solvers to run (default both)")
     ap.add_argument("--markdown", help="write the table into this file, between the markers "
                     "<!-- peers:start --> and <!-- peers:end --> (appended with them if absent)")
     args = ap.parse_args()
@@ -108,8 +110,10 @@ def main():
             runs = [("theatre-optimiser", limit, lambda l=limit: planner(args.bin, request, l, work))
                     for limit in args.planner_limits]
             for limit in args.limits:
-                runs.append(("HiGHS (MPS)", limit, lambda l=limit: highs(mps, l, constant)))
-                runs.append(("CP-SAT 2 workers (MPS)", limit, lambda l=limit: cpsat(mps, l, constant)))
+                if "highs" in args.peers:
+                    runs.append(("HiGHS (MPS)", limit, lambda l=limit: highs(mps, l, constant)))
+                if "cpsat" in args.peers:
+                    runs.append(("CP-SAT 2 workers (MPS)", limit, lambda l=limit: cpsat(mps, l, constant)))
             for solver, limit, go in runs:
                 r = go()
                 r.update(request=name, solver=solver, limit=limit,
