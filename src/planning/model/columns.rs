@@ -162,10 +162,15 @@ pub struct Last {
 
 impl Last {
     pub fn new(masks: &[u128], rcs: &[f64], price: &[f64], reach: u128) -> Last {
-        let key = |i: u32| rcs[i as usize] - price_of(masks[i as usize], price);
+        let key: Vec<f64> = masks
+            .iter()
+            .zip(rcs)
+            .map(|(&mask, &rc)| rc - price_of(mask, price))
+            .collect();
         let mut index: Vec<u32> = (0..masks.len() as u32).collect();
-        index.sort_by(|&a, &b| key(a).total_cmp(&key(b)).then(a.cmp(&b)));
-        let keys = index.iter().map(|&i| key(i)).collect();
+        // Positions are distinct, so the order is total and an unstable sort gives the same one.
+        index.sort_unstable_by(|&a, &b| key[a as usize].total_cmp(&key[b as usize]).then(a.cmp(&b)));
+        let keys = index.iter().map(|&i| key[i as usize]).collect();
         let ordered: Vec<u128> = index.iter().map(|&i| masks[i as usize]).collect();
         Last {
             keys,

@@ -335,7 +335,9 @@ pub fn prove(
             })
             .collect();
         work += own.len() as Work;
-        own.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.2.cmp(&b.2)));
+        // Patterns are distinct sets of positions, so the order is total and an unstable sort
+        // gives the same one.
+        own.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.2.cmp(&b.2)));
         patterns.push(own);
         reach.push(list.cands.iter().fold(0u128, |m, &p| m | 1 << p));
     }
