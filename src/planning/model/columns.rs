@@ -56,18 +56,10 @@ impl Columns {
 
     /// How many patterns below `end` take none of `used`, counted up to `enough`.
     pub fn count_avoiding(&self, used: u128, end: usize, enough: usize) -> usize {
-        let rows = self.rows_of(used);
+        let (rows, n) = self.rows_of(used);
         let mut count = 0;
         for w in 0..end.div_ceil(64) {
-            let clash = rows
-                .iter()
-                .fold(0u64, |c, &r| c | self.bits[r as usize * self.words + w]);
-            let mut fits = !clash;
-            let left = end - w * 64;
-            if left < 64 {
-                fits &= (1u64 << left) - 1;
-            }
-            count += fits.count_ones() as usize;
+            count += self.fitting(&rows[..n], w, end).count_ones() as usize;
             if count >= enough {
                 break;
             }
@@ -75,27 +67,9 @@ impl Columns {
         count
     }
 
-    /// The rows of the cases in `used` that the list may take.
-    fn rows_of(&self, used: u128) -> Vec<u8> {
-        let mut rows = Vec::with_capacity((used & self.reach).count_ones() as usize);
-        let mut m = used & self.reach;
-        while m != 0 {
-            rows.push(self.row[m.trailing_zeros() as usize] as u8);
-            m &= m - 1;
-        }
-        rows
-    }
-
     /// The positions below `end` of the patterns that take none of `used`, in order.
     pub fn avoiding(&self, used: u128, end: usize) -> Avoiding<'_> {
-        let mut rows = [0u8; MAX_ROWS];
-        let mut n = 0;
-        let mut m = used & self.reach;
-        while m != 0 {
-            rows[n] = self.row[m.trailing_zeros() as usize] as u8;
-            n += 1;
-            m &= m - 1;
-        }
+        let (rows, n) = self.rows_of(used);
         Avoiding {
             columns: self,
             rows,
@@ -104,6 +78,32 @@ impl Columns {
             base: 0,
             fits: 0,
             end,
+        }
+    }
+
+    /// The rows of the cases in `used` that the list may take (the first `n` of the array).
+    fn rows_of(&self, used: u128) -> ([u8; MAX_ROWS], usize) {
+        let mut rows = [0u8; MAX_ROWS];
+        let mut n = 0;
+        let mut m = used & self.reach;
+        while m != 0 {
+            rows[n] = self.row[m.trailing_zeros() as usize] as u8;
+            n += 1;
+            m &= m - 1;
+        }
+        (rows, n)
+    }
+
+    /// Word `w` of the patterns below `end` that take none of the cases in `rows`: a bit each.
+    fn fitting(&self, rows: &[u8], w: usize, end: usize) -> u64 {
+        let clash = rows
+            .iter()
+            .fold(0u64, |c, &r| c | self.bits[r as usize * self.words + w]);
+        let left = end - w * 64;
+        if left < 64 {
+            !clash & ((1u64 << left) - 1)
+        } else {
+            !clash
         }
     }
 }
@@ -134,17 +134,8 @@ impl Iterator for Avoiding<'_> {
                 return None;
             }
             self.next_word += 1;
-            let words = self.columns.words;
-            let clash = self.rows[..self.n]
-                .iter()
-                .fold(0u64, |c, &r| c | self.columns.bits[r as usize * words + w]);
-            let mut fits = !clash;
-            let left = self.end - w * 64;
-            if left < 64 {
-                fits &= (1u64 << left) - 1;
-            }
             self.base = w * 64;
-            self.fits = fits;
+            self.fits = self.columns.fitting(&self.rows[..self.n], w, self.end);
         }
     }
 }

@@ -87,7 +87,7 @@ struct Walk<'a> {
     seen: Vec<std::collections::HashMap<(u64, u64, u64), f64, BuildMix>>,
 }
 
-/// A remaining list's cheapest completion, and how far its patterns may cost.
+/// A remaining list's cheapest completion at a node, and the cases only it can still take.
 #[derive(Clone, Copy)]
 struct Completion {
     list: usize,
@@ -165,7 +165,7 @@ impl<'a> Walk<'a> {
             list: 0,
             cheapest: 0.0,
             only: 0,
-        }; 64];
+        }; MAX_LISTS];
         let mut n = 0;
         let mut rest = 0.0;
         for m in left() {
