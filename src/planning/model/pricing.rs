@@ -417,6 +417,16 @@ mod tests {
         }
     }
 
+    /// A reproducible stream of numbers in [0, 1) from `seed`.
+    fn uniform(mut seed: u64) -> impl FnMut() -> f64 {
+        move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as f64 / (1u64 << 31) as f64
+        }
+    }
+
     /// Every subset, by brute force.
     fn brute(d: &Dense, profit: &[f64]) -> f64 {
         let list = &d.lists[0];
@@ -438,13 +448,7 @@ mod tests {
 
     #[test]
     fn the_knapsack_is_exact_against_every_subset() {
-        let mut seed = 7u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as f64 / (1u64 << 31) as f64
-        };
+        let mut next = uniform(7);
         for case in 0..2000 {
             let under = if case % 3 == 0 { 0.02 } else { 0.0 };
             let costs = Weights {
@@ -482,13 +486,7 @@ mod tests {
     /// ties and odd lengths.
     #[test]
     fn the_row_pass_is_the_same_on_every_processor() {
-        let mut seed = 11u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as f64 / (1u64 << 31) as f64
-        };
+        let mut next = uniform(11);
         for len in 0..70 {
             let mut row = || -> Vec<f64> {
                 (0..len)
