@@ -120,3 +120,24 @@ pub fn pair_coefficient(req: &PlanningRequest, p: PatientIx, s: SessionIx) -> f6
             0.0
         }
 }
+
+/// A small deterministic number generator for the model's unit tests.
+#[cfg(test)]
+pub(crate) struct Lcg(pub u64);
+
+#[cfg(test)]
+impl Lcg {
+    /// The next number in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) as f64 / (1u64 << 31) as f64
+    }
+
+    /// The next whole number below `n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.unit() * n as f64) as usize).min(n - 1)
+    }
+}

@@ -380,6 +380,7 @@ pub fn enumerate(
 #[cfg(test)]
 mod tests {
     use super::super::dense::Weights;
+    use super::super::Lcg;
     use super::*;
     use crate::planning::objective::ListCosts;
 
@@ -417,16 +418,6 @@ mod tests {
         }
     }
 
-    /// A reproducible stream of numbers in [0, 1) from `seed`.
-    fn uniform(mut seed: u64) -> impl FnMut() -> f64 {
-        move || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as f64 / (1u64 << 31) as f64
-        }
-    }
-
     /// Every subset, by brute force.
     fn brute(d: &Dense, profit: &[f64]) -> f64 {
         let list = &d.lists[0];
@@ -448,7 +439,8 @@ mod tests {
 
     #[test]
     fn the_knapsack_is_exact_against_every_subset() {
-        let mut next = uniform(7);
+        let mut rng = Lcg(7);
+        let mut next = || rng.unit();
         for case in 0..2000 {
             let under = if case % 3 == 0 { 0.02 } else { 0.0 };
             let costs = Weights {
@@ -486,7 +478,8 @@ mod tests {
     /// ties and odd lengths.
     #[test]
     fn the_row_pass_is_the_same_on_every_processor() {
-        let mut next = uniform(11);
+        let mut rng = Lcg(11);
+        let mut next = || rng.unit();
         for len in 0..70 {
             let mut row = || -> Vec<f64> {
                 (0..len)

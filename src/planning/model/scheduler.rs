@@ -370,23 +370,9 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::super::dense::{DenseList, Weights};
+    use super::super::Lcg;
     use super::*;
     use crate::planning::objective::ListCosts;
-
-    /// A small deterministic generator for the cases.
-    struct Lcg(u64);
-    impl Lcg {
-        fn unit(&mut self) -> f64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (self.0 >> 33) as f64 / (1u64 << 31) as f64
-        }
-        fn below(&mut self, n: usize) -> usize {
-            ((self.unit() * n as f64) as usize).min(n - 1)
-        }
-    }
 
     /// A random component: `lists` lists (1 to its end) and `patients` patients (2 to its end),
     /// each patient eligible for some lists; in half of them some patients stay overnight and the
