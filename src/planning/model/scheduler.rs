@@ -36,8 +36,9 @@ const MIN_SLICE: Work = 200_000;
 /// Patterns per list, and search nodes, the proof may take (then it gives up).
 const PROOF_MAX_PATTERNS: usize = 200_000;
 const PROOF_MAX_NODES: Work = 4_000_000;
-/// Share of the gap the whole plan may keep that a proof leaves to its component.
-const PROOF_MARGIN_SHARE: f64 = 0.9;
+/// Share of the largest margin a proof may leave that it is given (a little is kept back for
+/// rounding).
+const PROOF_MARGIN_SHARE: f64 = 0.999;
 
 /// How a scheduled solve ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +145,18 @@ pub fn decision_gap(states: &[ComponentState]) -> f64 {
     }
 }
 
+/// The gap a proof may leave to its component: the largest m such that, once the component's
+/// bound has fallen to its value plus m, the whole plan's decision gap is within `gap`. With the
+/// component's gap `own` now, the other components' gaps `others` and the decision range `range`
+/// (the sum of bound less empty value), the proof lowers the range by `own − m`, so
+///
+///   others + m ≤ gap·(range − own + m)  ⇔  m ≤ (gap·(range − own) − others) / (1 − gap);
+///
+/// a share of it is given, and none when the others already keep more than the whole plan may.
+fn proof_margin(gap: f64, range: f64, own: f64, others: f64) -> f64 {
+    ((gap * (range - own) - others) / (1.0 - gap) * PROOF_MARGIN_SHARE).max(0.0)
+}
+
 /// A slice of work on one component: the bound towards the plan value `lower`, or the search
 /// towards the bound `upper`; `empty` is the component's empty-plan value.
 enum Task<'a> {
@@ -232,14 +245,13 @@ pub fn run(
                 && state.proven.is_none()
                 && state.dense.patients.len() <= proof::MAX_PATIENTS
             {
-                // The gap the whole plan may keep, less what the other components keep.
                 let others: f64 = gaps
                     .iter()
                     .enumerate()
                     .filter(|&(j, _)| j != i)
                     .map(|(_, g)| g)
                     .sum();
-                let margin = ((schedule.gap * range - others) * PROOF_MARGIN_SHARE).max(0.0);
+                let margin = proof_margin(schedule.gap, range, gaps[i], others);
                 tasks.push(Task::Proof { state, margin });
                 continue;
             }
@@ -497,6 +509,35 @@ mod tests {
         let mut best = f64::NEG_INFINITY;
         go(d, 0, &mut at, &mut best);
         best
+    }
+
+    /// A proof that leaves its component the margin it is given keeps the whole plan within the
+    /// gap, and a margin a little larger would not (when there is one to give).
+    #[test]
+    fn a_proof_margin_keeps_the_whole_plan_within_the_gap() {
+        let mut rng = Lcg(5);
+        for case in 0..10_000 {
+            let gap = [0.0, 0.001, 0.005, 0.01, 0.2][case % 5];
+            let range = 1.0 + rng.unit() * 500.0;
+            let own = rng.unit() * 0.05 * range;
+            let others = rng.unit() * 0.03 * range;
+            let m = proof_margin(gap, range, own, others);
+            assert!(m >= 0.0, "case {case}");
+            // After the proof: the component keeps m, the range loses own − m.
+            let after = |m: f64| (others + m) / (range - own + m);
+            if m > 0.0 {
+                assert!(after(m) <= gap, "case {case}: {} > {gap}", after(m));
+                assert!(
+                    after(m / PROOF_MARGIN_SHARE * 1.001) > gap,
+                    "case {case}: not the largest"
+                );
+            } else {
+                assert!(
+                    after(0.0) >= gap - 1e-12,
+                    "case {case}: a margin was there to give"
+                );
+            }
+        }
     }
 
     /// At gap 0 the scheduler proves every small component: its plan is worth the brute-force
