@@ -256,10 +256,42 @@ impl Knapsack {
     }
 }
 
+/// Patterns of one list, each as its candidate positions, with its value.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Every pattern's positions, one pattern after another.
+    positions: Vec<u32>,
+    /// Where each pattern's positions end in `positions`.
+    ends: Vec<u32>,
+    pub values: Vec<f64>,
+}
+
+impl Found {
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Pattern `i`'s positions, in the order of the list's candidates by falling profit.
+    pub fn get(&self, i: usize) -> &[u32] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.positions[start..self.ends[i] as usize]
+    }
+}
+
 /// Every pattern of list `l` whose value is within `delta` of the best pattern's (`best`), at most
-/// `limit` of them (None when there are more). Pruned by the best completion of each partial
-/// pattern (a suffix knapsack table), with the shortfall part of the list penalty only (the
-/// under-use part can only lower a value), so no pattern within `delta` is missed.
+/// `limit` of them (None when there are more).
+///
+/// Depth first over sets of candidates, each grown only by candidates after its last (in order
+/// of falling profit), so every set is met once. A set is kept when its exact value is within
+/// `delta`; a candidate is added only when the set with it can still be completed to within
+/// `delta` (a suffix knapsack table bounds the best completion, with the shortfall part of the
+/// list penalty only: the under-use part can only lower a value), and the candidates after one
+/// whose bound, at the whole room left, falls short are skipped together (the bound only falls
+/// along the order). No pattern within `delta` is missed.
 #[allow(clippy::too_many_arguments)]
 pub fn enumerate(
     dense: &Dense,
@@ -269,7 +301,7 @@ pub fn enumerate(
     best: f64,
     delta: f64,
     limit: usize,
-) -> Option<Vec<(Vec<u32>, f64)>> {
+) -> Option<Found> {
     let list = &dense.lists[l];
     let costs = &dense.costs;
     let forced = list.pinned.len() as u32;
@@ -323,58 +355,56 @@ pub fn enumerate(
             costs.shortfall * f64::from(list.target.saturating_sub(count))
         }
     };
-    let floor = best - delta;
-    let mut out: Vec<(Vec<u32>, f64)> = Vec::new();
-    let mut chosen: Vec<u32> = Vec::new();
-    let mut overflow = false;
-    let mut stack: Vec<(usize, usize, usize, f64, usize)> = vec![(0, 0, 0, 0.0, 0)];
-    // Each frame: (item, count, units, profit, chosen length at entry).
-    while let Some((i, n, c, partial, depth)) = stack.pop() {
-        chosen.truncate(depth);
-        // The best completion from here.
-        let room = cap - c;
+    // The most a set with `n` cases (capped at `top`) worth `partial` can be worth with any of
+    // items `i..` within `room` units.
+    let completed = |i: usize, n: usize, room: usize, partial: f64| {
         let mut bound = f64::NEG_INFINITY;
         for extra in 0..=top {
             let s = suffix[i * layer + extra * width + room];
-            if s == f64::NEG_INFINITY {
-                continue;
+            if s != f64::NEG_INFINITY {
+                let count = forced + (n + extra) as u32;
+                bound = bound.max(list.pinned_value + partial + s - shortfall(count));
             }
-            let count = forced + (n + extra) as u32;
-            bound = bound.max(list.pinned_value + partial + s - shortfall(count));
         }
-        if bound < floor - 1e-9 {
-            continue;
+        bound
+    };
+    let floor = best - delta - 1e-9;
+    let mut out = Found::default();
+    let mut chosen: Vec<u32> = Vec::new();
+    // Each frame: a set, as its last item (m for the empty set), the next item that may join
+    // it, its size (capped at `top`), units, profit, touch minutes and size.
+    let mut stack: Vec<(usize, usize, usize, usize, f64, i64, usize)> = vec![(m, 0, 0, 0, 0.0, 0, 0)];
+    while let Some((last, next, n, used, partial, touch, size)) = stack.pop() {
+        chosen.truncate(size.saturating_sub(1));
+        if last < m {
+            chosen.push(last as u32);
         }
-        if i == m {
-            let value = dense.list_value(l, chosen.iter().copied().map(|j| items[j as usize].k))
-                + chosen
-                    .iter()
-                    .map(|&j| items[j as usize].profit - list.coef[items[j as usize].k as usize])
-                    .sum::<f64>();
-            if value >= floor - 1e-9 {
-                if out.len() >= limit {
-                    overflow = true;
-                    break;
-                }
-                out.push((chosen.iter().map(|&j| items[j as usize].k).collect(), value));
+        let count = forced + size as u32;
+        let value = list.pinned_value + partial - costs.penalty(list, count, list.pinned_touch + touch);
+        if value >= floor {
+            if out.len() >= limit {
+                return None;
             }
-            continue;
+            out.positions.extend(chosen.iter().map(|&j| items[j as usize].k));
+            out.ends.push(out.positions.len() as u32);
+            out.values.push(value);
         }
-        // Exclude item i (pushed first, explored second), then include it.
-        stack.push((i + 1, n, c, partial, chosen.len()));
-        let it = items[i];
-        if c + it.units as usize <= cap {
-            chosen.push(i as u32);
-            stack.push((
-                i + 1,
-                (n + 1).min(top),
-                c + it.units as usize,
-                partial + it.profit,
-                chosen.len(),
-            ));
+        let room = cap - used;
+        let grown = (n + 1).min(top);
+        // Popped in the order pushed (the pushed frames are reversed), so sets are met in order.
+        let first = stack.len();
+        for (j, it) in items.iter().enumerate().skip(next) {
+            let (u, p) = (it.units as usize, it.profit);
+            if u <= room && completed(j + 1, grown, room - u, partial + p) >= floor {
+                let minutes = dense.minutes[list.cands[it.k as usize] as usize];
+                stack.push((j, j + 1, grown, used + u, partial + p, touch + minutes, size + 1));
+            } else if completed(j + 1, grown, room, partial + p) < floor {
+                break;
+            }
         }
+        stack[first..].reverse();
     }
-    (!overflow).then_some(out)
+    Some(out)
 }
 
 #[cfg(test)]
@@ -471,6 +501,67 @@ mod tests {
             let load: i64 = chosen.iter().map(|&k| list.load[k as usize]).sum();
             assert!(load <= list.capacity);
             assert!((d.list_value(0, chosen.iter().copied()) - got.value).abs() < 1e-9);
+        }
+    }
+
+    /// The patterns within a margin of the best are exactly the subsets that fit and are worth
+    /// that much, each once, at its exact value; past the limit there is no answer.
+    #[test]
+    fn enumerate_finds_every_pattern_within_the_margin_once() {
+        let mut rng = Lcg(13);
+        for case in 0..1500 {
+            let costs = Weights {
+                shortfall: 3.0,
+                under: if case % 3 == 0 { 0.02 } else { 0.0 },
+                turnaround: 10,
+            };
+            let n = 1 + rng.below(11);
+            let cands: Vec<(i64, f64)> = (0..n)
+                .map(|_| (5 * (3 + rng.below(20)) as i64, rng.unit() * 8.0 - 3.0))
+                .collect();
+            let capacity = 60 + rng.below(300) as i64;
+            let target = rng.below(7) as u32;
+            let d = dense(capacity, target, &cands, costs);
+            let list = &d.lists[0];
+            // Profits other than the coefficients, as at prices.
+            let profit: Vec<f64> = list.coef.iter().map(|c| c - rng.unit() * 2.0).collect();
+            let best = brute(&d, &profit);
+            let delta = rng.unit() * 6.0;
+            let mut want: Vec<(Vec<u32>, f64)> = Vec::new();
+            for mask in 0u32..(1 << n) {
+                let ks: Vec<u32> = (0..n as u32).filter(|k| mask >> k & 1 == 1).collect();
+                let load: i64 = ks.iter().map(|&k| list.load[k as usize]).sum();
+                let touch: i64 = ks.iter().map(|&k| d.minutes[k as usize]).sum();
+                let value = ks.iter().map(|&k| profit[k as usize]).sum::<f64>()
+                    - d.costs.penalty(list, ks.len() as u32, touch);
+                if load <= capacity && value >= best - delta {
+                    want.push((ks, value));
+                }
+            }
+            want.sort_by(|a, b| a.0.cmp(&b.0));
+            let unit = unit_of(list);
+            let found =
+                enumerate(&d, 0, unit, |k| Some(profit[k]), best, delta, 1 << 12).expect("under the limit");
+            let mut got: Vec<(Vec<u32>, f64)> = (0..found.len())
+                .map(|i| {
+                    let mut ks = found.get(i).to_vec();
+                    ks.sort_unstable();
+                    (ks, found.values[i])
+                })
+                .collect();
+            got.sort_by(|a, b| a.0.cmp(&b.0));
+            assert_eq!(
+                got.iter().map(|g| &g.0).collect::<Vec<_>>(),
+                want.iter().map(|w| &w.0).collect::<Vec<_>>(),
+                "case {case}"
+            );
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g.1 - w.1).abs() < 1e-9, "case {case}: {} vs {}", g.1, w.1);
+            }
+            if !want.is_empty() {
+                let limited = enumerate(&d, 0, unit, |k| Some(profit[k]), best, delta, want.len() - 1);
+                assert!(limited.is_none(), "case {case}: more patterns than the limit");
+            }
         }
     }
 

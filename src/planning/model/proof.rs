@@ -26,7 +26,7 @@
 use super::bound::reduced;
 use super::columns::{price_of, Columns, Last};
 use super::dense::{Dense, Local, LocalPlan};
-use super::pricing::{enumerate, unit_of, Knapsack, Work};
+use super::pricing::{enumerate, unit_of, Found, Knapsack, Work};
 
 /// Free patients a component may have for the proof (one bit each).
 pub const MAX_PATIENTS: usize = super::columns::MAX_ROWS;
@@ -42,10 +42,6 @@ pub struct Proof {
     pub plan: Option<(LocalPlan, f64)>,
     pub work: Work,
 }
-
-/// One list's patterns within the margin: (cases as bits of local patients, reduced cost,
-/// candidate positions), cheapest first.
-type Patterns = Vec<(u128, f64, Vec<u32>)>;
 
 struct Walk<'a> {
     /// Per list, its patterns' case bits and reduced costs, cheapest first (the patterns' own
@@ -316,7 +312,11 @@ pub fn prove(
     let mut ks = Knapsack::default();
     let mut chosen = Vec::new();
     let mut work: Work = 0;
-    let mut patterns: Vec<Patterns> = Vec::with_capacity(dense.lists.len());
+    // Per list: its patterns as found, and their order by reduced cost.
+    let mut found: Vec<(Found, Vec<u32>)> = Vec::with_capacity(dense.lists.len());
+    let mut masks: Vec<Vec<u128>> = Vec::with_capacity(dense.lists.len());
+    let mut rcs: Vec<Vec<f64>> = Vec::with_capacity(dense.lists.len());
+    let mut beds: Vec<Vec<i64>> = Vec::with_capacity(dense.lists.len());
     let mut reach: Vec<u128> = Vec::with_capacity(dense.lists.len());
     for (l, list) in dense.lists.iter().enumerate() {
         let unit = unit_of(list);
@@ -324,47 +324,50 @@ pub fn prove(
         let profit = |k: usize| Some(reduced(list, k, price, mu));
         let best = ks.best(dense, l, unit, profit, &mut chosen);
         work += best.work;
-        let Some(found) = enumerate(dense, l, unit, profit, best.value, delta, max_patterns) else {
+        let Some(own) = enumerate(dense, l, unit, profit, best.value, delta, max_patterns) else {
             return give_up(work);
         };
-        let mut own: Patterns = found
-            .into_iter()
-            .map(|(ks, value)| {
-                let mask = ks.iter().fold(0u128, |m, &k| m | 1 << list.cands[k as usize]);
-                (mask, best.value - value, ks)
-            })
-            .collect();
         work += own.len() as Work;
+        let rc: Vec<f64> = own.values.iter().map(|v| best.value - v).collect();
         // Patterns are distinct sets of positions, so the order is total and an unstable sort
         // gives the same one.
-        own.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.2.cmp(&b.2)));
-        patterns.push(own);
+        let mut index: Vec<u32> = (0..own.len() as u32).collect();
+        index.sort_unstable_by(|&a, &b| {
+            let (a, b) = (a as usize, b as usize);
+            rc[a].total_cmp(&rc[b]).then_with(|| own.get(a).cmp(own.get(b)))
+        });
+        masks.push(
+            index
+                .iter()
+                .map(|&i| {
+                    own.get(i as usize)
+                        .iter()
+                        .fold(0u128, |m, &k| m | 1 << list.cands[k as usize])
+                })
+                .collect(),
+        );
+        rcs.push(index.iter().map(|&i| rc[i as usize]).collect());
+        beds.push(
+            index
+                .iter()
+                .map(|&i| {
+                    own.get(i as usize)
+                        .iter()
+                        .filter(|&&k| list.bed[k as usize])
+                        .count() as i64
+                })
+                .collect(),
+        );
         reach.push(list.cands.iter().fold(0u128, |m, &p| m | 1 << p));
+        found.push((own, index));
     }
     // The lists chosen are a bit each in one word (with the beds taken, in the memo's key).
     if dense.lists.len() > MAX_LISTS {
         return give_up(work);
     }
     let mut order: Vec<usize> = (0..dense.lists.len()).collect();
-    order.sort_by_key(|&l| (patterns[l].len(), l));
+    order.sort_by_key(|&l| (masks[l].len(), l));
     let free_mask = free.iter().fold(0u128, |m, &p| m | 1 << p);
-    let masks: Vec<Vec<u128>> = patterns
-        .iter()
-        .map(|own| own.iter().map(|p| p.0).collect())
-        .collect();
-    let rcs: Vec<Vec<f64>> = patterns
-        .iter()
-        .map(|own| own.iter().map(|p| p.1).collect())
-        .collect();
-    let beds: Vec<Vec<i64>> = patterns
-        .iter()
-        .zip(&dense.lists)
-        .map(|(own, list)| {
-            own.iter()
-                .map(|p| p.2.iter().filter(|&&k| list.bed[k as usize]).count() as i64)
-                .collect()
-        })
-        .collect();
     let night_of: Vec<Option<u32>> = dense.lists.iter().map(|l| l.night).collect();
     // The memo's key holds the beds taken and the lists chosen when they fit in 64 bits.
     let memo = dense
@@ -413,7 +416,8 @@ pub fn prove(
     let plan = walk.found.map(|(picks, _)| {
         let mut plan: Vec<Option<(u32, u32)>> = vec![None; dense.patients.len()];
         for &(l, i) in &picks {
-            for &k in &patterns[l][i].2 {
+            let (own, index) = &found[l];
+            for &k in own.get(index[i] as usize) {
                 let p: Local = dense.lists[l].cands[k as usize];
                 plan[p as usize] = Some((l as u32, k));
             }
