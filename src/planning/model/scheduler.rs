@@ -353,14 +353,18 @@ pub fn run(
         } else {
             let queue = std::sync::Mutex::new(tasks);
             let total = std::sync::atomic::AtomicU64::new(0);
+            let worker = || loop {
+                let task = queue.lock().expect("tasks").pop();
+                let Some(task) = task else { break };
+                total.fetch_add(run_task(task), Ordering::Relaxed);
+            };
+            // This thread is one of the workers: a round starts one thread fewer.
+            let helpers = schedule.workers.min(queue.lock().expect("tasks").len()) - 1;
             std::thread::scope(|scope| {
-                for _ in 0..schedule.workers.min(queue.lock().expect("tasks").len()) {
-                    scope.spawn(|| loop {
-                        let task = queue.lock().expect("tasks").pop();
-                        let Some(task) = task else { break };
-                        total.fetch_add(run_task(task), Ordering::Relaxed);
-                    });
+                for _ in 0..helpers {
+                    scope.spawn(worker);
                 }
+                worker();
             });
             total.into_inner()
         };
