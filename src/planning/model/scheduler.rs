@@ -36,6 +36,9 @@ const MIN_SLICE: Work = 200_000;
 /// Patterns per list, and search nodes, the proof may take (then it gives up).
 const PROOF_MAX_PATTERNS: usize = 200_000;
 const PROOF_MAX_NODES: Work = 4_000_000;
+/// A search slice's share of a bound slice, for a component small enough for a proof while its
+/// bound has not stalled.
+const SEARCH_SHARE_BEFORE_PROOF: f64 = 0.3;
 /// Share of the largest margin a proof may leave that it is given (a little is kept back for
 /// rounding).
 const PROOF_MARGIN_SHARE: f64 = 0.999;
@@ -255,6 +258,10 @@ pub fn run(
                 tasks.push(Task::Proof { state, margin });
                 continue;
             }
+            // A component that its proof will close needs the bound, which the proof waits for,
+            // more than the search: until the bound stalls (and the proof runs), its search
+            // takes a smaller slice.
+            let provable = state.proven.is_none() && state.dense.patients.len() <= proof::MAX_PATIENTS;
             let ComponentState {
                 dense,
                 sub,
@@ -266,6 +273,11 @@ pub fn run(
             // A slice: a fixed number of subgradient steps' worth of work, so small components
             // take small slices and come back to the scheduler often.
             let slice = (SLICE_STEPS * sub.step_work.max(1)).clamp(MIN_SLICE, schedule.slice);
+            let search_slice = if provable {
+                (slice as f64 * SEARCH_SHARE_BEFORE_PROOF) as Work
+            } else {
+                slice
+            };
             if !sub.stalled() {
                 tasks.push(Task::Bound {
                     dense,
@@ -280,7 +292,7 @@ pub fn run(
                 search,
                 upper,
                 empty,
-                slice,
+                slice: search_slice,
             });
         }
         let gap = schedule.gap;
