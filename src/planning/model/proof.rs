@@ -336,28 +336,21 @@ pub fn prove(
             let (a, b) = (a as usize, b as usize);
             rc[a].total_cmp(&rc[b]).then_with(|| own.get(a).cmp(own.get(b)))
         });
-        masks.push(
-            index
-                .iter()
-                .map(|&i| {
-                    own.get(i as usize)
-                        .iter()
-                        .fold(0u128, |m, &k| m | 1 << list.cands[k as usize])
-                })
-                .collect(),
+        // Each pattern's cases as bits, reduced cost and beds, in that order.
+        let (mut own_masks, mut own_rcs, mut own_beds) = (
+            Vec::with_capacity(own.len()),
+            Vec::with_capacity(own.len()),
+            Vec::with_capacity(own.len()),
         );
-        rcs.push(index.iter().map(|&i| rc[i as usize]).collect());
-        beds.push(
-            index
-                .iter()
-                .map(|&i| {
-                    own.get(i as usize)
-                        .iter()
-                        .filter(|&&k| list.bed[k as usize])
-                        .count() as i64
-                })
-                .collect(),
-        );
+        for &i in &index {
+            let ks = own.get(i as usize);
+            own_masks.push(ks.iter().fold(0u128, |m, &k| m | 1 << list.cands[k as usize]));
+            own_rcs.push(rc[i as usize]);
+            own_beds.push(ks.iter().filter(|&&k| list.bed[k as usize]).count() as i64);
+        }
+        masks.push(own_masks);
+        rcs.push(own_rcs);
+        beds.push(own_beds);
         reach.push(list.cands.iter().fold(0u128, |m, &p| m | 1 << p));
         found.push((own, index));
     }
