@@ -244,10 +244,9 @@ pub fn run(
             picked.next();
             let lower = state.search.total;
             let upper = state.bound();
-            if state.sub.stalled()
-                && state.proven.is_none()
-                && state.dense.patients.len() <= proof::MAX_PATIENTS
-            {
+            // A component small enough for a proof whose proof has not run yet.
+            let provable = state.proven.is_none() && state.dense.patients.len() <= proof::MAX_PATIENTS;
+            if state.sub.stalled() && provable {
                 let others: f64 = gaps
                     .iter()
                     .enumerate()
@@ -258,10 +257,6 @@ pub fn run(
                 tasks.push(Task::Proof { state, margin });
                 continue;
             }
-            // A component that its proof will close needs the bound, which the proof waits for,
-            // more than the search: until the bound stalls (and the proof runs), its search
-            // takes a smaller slice.
-            let provable = state.proven.is_none() && state.dense.patients.len() <= proof::MAX_PATIENTS;
             let ComponentState {
                 dense,
                 sub,
@@ -273,6 +268,9 @@ pub fn run(
             // A slice: a fixed number of subgradient steps' worth of work, so small components
             // take small slices and come back to the scheduler often.
             let slice = (SLICE_STEPS * sub.step_work.max(1)).clamp(MIN_SLICE, schedule.slice);
+            // A component that its proof will close needs the bound, which the proof waits for,
+            // more than the search: until the bound stalls (and the proof runs), its search
+            // takes a smaller slice.
             let search_slice = if provable {
                 (slice as f64 * SEARCH_SHARE_BEFORE_PROOF) as Work
             } else {
