@@ -24,6 +24,12 @@ use crate::planning::{Progress, ProgressSink, SolveOptions};
 
 mod desk_calls;
 
+/// Worker threads for one solve when `running` solves (it included) share `cores` cores: an
+/// equal share, at least one.
+fn workers_for(cores: usize, running: usize) -> usize {
+    (cores / running.max(1)).max(1)
+}
+
 /// Limits and capacity of one service instance.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
@@ -199,6 +205,14 @@ impl OptimiserService {
         why: Arc<AtomicU8>,
     ) -> Result<pb::ProposeAllocationsResponse, ProposeError> {
         let permit = self.slot().await?;
+        // The cores are shared among the solves running now (this one included): a solve on a
+        // busy service takes fewer worker threads, so they do not outnumber the cores. The plan
+        // is the same with any number of workers; only its speed changes.
+        let running = self.config.max_concurrent_solves.max(1) - self.slots.available_permits();
+        let workers = workers_for(
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            running,
+        );
         let cancel = Arc::new(AtomicBool::new(false));
         let guard = CancelOnDrop {
             flag: cancel.clone(),
@@ -212,7 +226,7 @@ impl OptimiserService {
             cancel,
             time_limit: None,
             progress,
-            workers: None,
+            workers: Some(workers),
         };
         let metrics = self.metrics.clone();
         let planner = self.planner.clone();
@@ -556,6 +570,16 @@ mod tests {
         let mut r = Request::new(());
         r.metadata_mut().insert("grpc-timeout", value.parse().unwrap());
         r
+    }
+
+    /// The solves running share the cores, each taking at least one worker.
+    #[test]
+    fn running_solves_share_the_cores() {
+        assert_eq!(workers_for(2, 1), 2);
+        assert_eq!(workers_for(2, 2), 1);
+        assert_eq!(workers_for(2, 8), 1);
+        assert_eq!(workers_for(8, 3), 2);
+        assert_eq!(workers_for(1, 0), 1);
     }
 
     #[test]
