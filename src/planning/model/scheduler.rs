@@ -113,8 +113,13 @@ impl ComponentState {
     pub fn exhausted(&self) -> bool {
         let since = self.search.iterations - self.search.improved_at;
         self.sub.stalled()
-            && (self.proven.is_some() || self.dense.patients.len() > proof::MAX_PATIENTS)
+            && !self.awaits_proof()
             && since >= STALL_ITERATIONS.max(STALL_FACTOR * self.dense.patients.len())
+    }
+
+    /// Small enough for a proof, and its proof has not run yet.
+    fn awaits_proof(&self) -> bool {
+        self.proven.is_none() && self.dense.patients.len() <= proof::MAX_PATIENTS
     }
 
     /// Closed within `gap` of its own decision range.
@@ -244,8 +249,7 @@ pub fn run(
             picked.next();
             let lower = state.search.total;
             let upper = state.bound();
-            // A component small enough for a proof whose proof has not run yet.
-            let provable = state.proven.is_none() && state.dense.patients.len() <= proof::MAX_PATIENTS;
+            let provable = state.awaits_proof();
             if state.sub.stalled() && provable {
                 let others: f64 = gaps
                     .iter()
