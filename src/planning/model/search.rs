@@ -420,7 +420,6 @@ impl Tally {
     }
 
     /// Whether candidate `k` fits on list `l` (minutes and bed).
-    /// Whether candidate `k` fits on list `l` (minutes and bed).
     fn fits(&self, dense: &Dense, l: usize, k: usize) -> bool {
         let list = &dense.lists[l];
         self.load[l] + list.load[k] <= list.capacity && bed_free(dense, &self.beds, l, k)
