@@ -15,8 +15,8 @@
 //! A step: g_p = 1 − (lists whose best pattern takes p), g_g = beds_g − (beds the best patterns
 //! of the night's lists take); direction d = g + ½·d_prev, with the components that would push a
 //! zero price below zero set to zero (projection); step length by Polyak's rule
-//! t = θ·(UB − LB)/‖d‖² towards the best plan value LB; θ halves after a run of steps without a
-//! better bound.
+//! t = θ·(UB − LB)/‖d‖² towards the best plan value LB; θ halves after a run of steps that do not
+//! lower the bound by a share of the gap (`PROGRESS`).
 
 use super::dense::{Dense, DenseList, LocalPlan};
 use super::pricing::{unit_of, Knapsack, Work};
@@ -25,10 +25,15 @@ use super::pricing::{unit_of, Knapsack, Work};
 const DEFLECTION: f64 = 0.5;
 /// The first Polyak step factor θ.
 const FIRST_THETA: f64 = 1.0;
-/// Steps without a better bound before θ halves.
+/// Steps without progress before θ halves.
 const PATIENCE: u32 = 8;
 /// θ below which the method has stalled.
 const MIN_THETA: f64 = 1e-4;
+/// A step counts as progress (and keeps θ) only when it lowers the bound by more than this share
+/// of the gap to the best plan; smaller gains are kept but let θ shrink, so a bound that creeps
+/// hands its work to the search sooner. 3e-4 beat 0 and 1e-3 on generated trust requests at a
+/// fixed work budget.
+const PROGRESS: f64 = 3e-4;
 
 /// The subgradient method's state for one component; resumable.
 pub struct Subgradient {
@@ -149,10 +154,14 @@ impl Subgradient {
         if self.step_work == 0 {
             self.step_work = work;
         }
+        let progress =
+            self.bound.is_infinite() || ub < self.bound - 1e-9 - PROGRESS * (self.bound - lower).max(0.0);
         if ub < self.bound - 1e-9 {
             self.bound = ub;
             self.best_price.clone_from(&self.price);
             self.best_night_price.clone_from(&self.night_price);
+        }
+        if progress {
             self.since_better = 0;
         } else {
             self.since_better += 1;

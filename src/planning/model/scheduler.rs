@@ -603,6 +603,38 @@ mod tests {
         }
     }
 
+    /// With late acceptance the working plan may fall below the best, but the plan returned is
+    /// the best seen: its value never falls and is the exact value of a valid plan.
+    #[test]
+    fn the_search_returns_the_best_plan_it_has_seen() {
+        let mut rng = Lcg(43);
+        let mut dipped = 0;
+        for case in 0..20u64 {
+            let dense = component(&mut rng, 4..=8, 20..=60);
+            let start = vec![None; dense.patients.len()];
+            let mut search = Search::new(&dense, &start, case);
+            let mut last = search.total;
+            for _ in 0..400 {
+                search.iterate(&dense);
+                assert!(
+                    search.total >= last - 1e-9,
+                    "case {case}: the best plan lost value"
+                );
+                last = search.total;
+                assert!(search.working_value() <= search.total + 1e-9, "case {case}");
+                if search.working_value() < search.total - 1e-9 {
+                    dipped += 1;
+                }
+            }
+            let (valid, value) = super::super::search::plan_value(&dense, search.plan());
+            assert!(
+                valid && (value - search.total).abs() < 1e-6,
+                "case {case}: {value}"
+            );
+        }
+        assert!(dipped > 0, "late acceptance never kept a worse plan");
+    }
+
     /// The proof alone, on components of 4-5 lists (so that the walk has lists before the last
     /// and lists still to choose after the one it branches on): from an empty incumbent at gap
     /// 0, with the prices of a subgradient run, it finds a plan worth the brute-force optimum

@@ -5,8 +5,10 @@
 //! the list being rebuilt is c[p,s] less what taking it costs: nothing when it is unbooked, the
 //! value its current list loses without it otherwise. Patients left unbooked are then offered
 //! every list they may go on, best gain first. The new plan is kept when its exact value is at
-//! least the old one's (equal values let the search move along plateaus); otherwise every change
-//! is undone. The random choices come from a fixed-seed generator, so the same component and seed
+//! least the old one's (equal values let the search move along plateaus) or at least the working
+//! plan's value `LATE_ACCEPTANCE` iterations ago (late acceptance, so the search can cross small
+//! dips); otherwise every change is undone. The best plan seen is kept apart and is the one
+//! returned. The random choices come from a fixed-seed generator, so the same component and seed
 //! give the same plan.
 
 use super::dense::{Dense, Local};
@@ -19,6 +21,10 @@ const RUIN_MAX: usize = 4;
 /// Relative noise on the knapsack profits while rebuilding (the plan is judged exactly):
 /// 0.2 beat 0.1, 0.15, 0.25 and 0.35 on the same runs.
 const NOISE: f64 = 0.2;
+/// Late-acceptance history, in iterations: a worse plan is kept when it is at least as good as
+/// the working plan this many iterations ago. 100 beat 0 (only non-worsening plans), 50 and 200
+/// on generated trust requests at a fixed work budget; 1,000 and more wander off.
+const LATE_ACCEPTANCE: usize = 100;
 
 /// A small deterministic generator (SplitMix64).
 #[derive(Debug, Clone)]
@@ -63,7 +69,14 @@ pub struct Search {
     value: Vec<f64>,
     /// Beds taken on each bed night by free patients.
     beds: Vec<i64>,
+    /// The working plan's value.
+    current: f64,
+    /// The best plan seen (as `on`), and its value.
+    best: Vec<Option<(u32, u32)>>,
     pub total: f64,
+    /// The working plan's value at each of the last `LATE_ACCEPTANCE` iterations, by iteration
+    /// modulo its length.
+    history: Vec<f64>,
     units: Vec<i64>,
     neighbours: Vec<Vec<u32>>,
     rng: Rng,
@@ -90,7 +103,10 @@ impl Search {
             coef_sum: dense.lists.iter().map(|l| l.pinned_value).collect(),
             value: vec![0.0; m],
             beds: vec![0; dense.night_beds.len()],
+            current: 0.0,
+            best: Vec::new(),
             total: 0.0,
+            history: Vec::new(),
             units: dense.lists.iter().map(unit_of).collect(),
             neighbours: neighbours(dense),
             rng: Rng::new(seed),
@@ -105,7 +121,7 @@ impl Search {
         for l in 0..m {
             s.value[l] = s.list_value(dense, l);
         }
-        s.total = s.value.iter().sum();
+        s.current = s.value.iter().sum();
         for (p, at) in start.iter().enumerate() {
             if let Some((l, k)) = *at {
                 if s.fits(dense, l as usize, k as usize) {
@@ -116,7 +132,16 @@ impl Search {
         s.journal.clear();
         s.fill(dense, &(0..dense.patients.len() as Local).collect::<Vec<_>>());
         s.journal.clear();
+        s.keep_best();
         s
+    }
+
+    /// The working plan becomes the best, and the late-acceptance history starts from it.
+    fn keep_best(&mut self) {
+        self.best.clone_from(&self.on);
+        self.total = self.current;
+        self.history.clear();
+        self.history.resize(LATE_ACCEPTANCE, self.current);
     }
 
     fn list_value(&self, dense: &Dense, l: usize) -> f64 {
@@ -166,7 +191,7 @@ impl Search {
                 self.beds[g as usize] -= 1;
             }
             let v = self.list_value(dense, l);
-            self.total += v - self.value[l];
+            self.current += v - self.value[l];
             self.value[l] = v;
         }
         if let Some((l, k)) = to {
@@ -181,7 +206,7 @@ impl Search {
                 self.beds[g as usize] += 1;
             }
             let v = self.list_value(dense, l);
-            self.total += v - self.value[l];
+            self.current += v - self.value[l];
             self.value[l] = v;
         }
         self.on[p as usize] = to;
@@ -250,12 +275,19 @@ impl Search {
         debug_assert!((0..dense.lists.len()).all(|l| self.load[l] <= dense.lists[l].capacity));
         debug_assert!(self.beds.iter().zip(&dense.night_beds).all(|(u, b)| u <= b));
         self.journal.clear();
+        self.keep_best();
         self.improved_at = self.iterations;
     }
 
-    /// The current plan: each local patient's (list, position), if booked (pinned: none).
+    /// The working plan's value (the best plan's is `total`).
+    #[cfg(test)]
+    pub fn working_value(&self) -> f64 {
+        self.current
+    }
+
+    /// The best plan seen: each local patient's (list, position), if booked (pinned: none).
     pub fn plan(&self) -> &[Option<(u32, u32)>] {
-        &self.on
+        &self.best
     }
 
     /// One ruin-and-recreate iteration; returns the work done.
@@ -266,7 +298,7 @@ impl Search {
         }
         self.iterations += 1;
         self.journal.clear();
-        let before = self.total;
+        let before = self.current;
         let mut work: Work = 0;
 
         // Ruin: a seed list and lists next to it.
@@ -326,13 +358,18 @@ impl Search {
         // Every move made (and undone) costs a unit per case on its lists.
         work += self.journal.len() as Work * 8;
 
-        if self.total >= before - 1e-9 {
-            if self.total > before + 1e-9 {
-                self.improvements += 1;
-                self.improved_at = self.iterations;
-            }
-        } else {
+        let slot = self.iterations % LATE_ACCEPTANCE;
+        if self.current < before - 1e-9 && self.current < self.history[slot] - 1e-9 {
             self.undo(dense);
+        }
+        self.history[slot] = self.current;
+        if self.current > self.total + 1e-9 {
+            self.best.clone_from(&self.on);
+            self.total = self.current;
+            self.improvements += 1;
+            self.improved_at = self.iterations;
+            // Copying the plan costs a unit per eight patients.
+            work += self.on.len() as Work / 8;
         }
         self.journal.clear();
         work.max(1)
