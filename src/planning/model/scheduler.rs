@@ -42,6 +42,8 @@ const SEARCH_SHARE_BEFORE_PROOF: f64 = 0.3;
 /// Share of the largest margin a proof may leave that it is given (a little is kept back for
 /// rounding).
 const PROOF_MARGIN_SHARE: f64 = 0.999;
+/// Mixed into a component's seed for its second search.
+const PARTNER_SEED: u64 = 0x5851_F42D_4C95_7F2D;
 
 /// How a scheduled solve ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +64,10 @@ pub struct ComponentState {
     pub dense: Dense,
     pub sub: Subgradient,
     pub search: Search,
+    /// A second search from the same plan with another seed, once the bound has stalled: it takes
+    /// the core the bound no longer needs, and the two swap plans whenever one is better.
+    pub partner: Option<Search>,
+    seed: u64,
     /// Upper bound on the component's value (never below `search.total` unless there is a bug).
     pub trivial: f64,
     /// Value of the component's empty plan (pinned cases only).
@@ -86,6 +92,8 @@ impl ComponentState {
             dense,
             sub,
             search,
+            partner: None,
+            seed,
             trivial,
             empty,
             work: 0,
@@ -115,6 +123,17 @@ impl ComponentState {
         self.sub.stalled()
             && !self.awaits_proof()
             && since >= STALL_ITERATIONS.max(STALL_FACTOR * self.dense.patients.len())
+    }
+
+    /// The two searches go on from the better plan of the two.
+    fn share_plans(&mut self) {
+        if let Some(partner) = &mut self.partner {
+            if partner.total > self.search.total + 1e-9 {
+                self.search.adopt(&self.dense, partner.plan());
+            } else if self.search.total > partner.total + 1e-9 {
+                partner.adopt(&self.dense, self.search.plan());
+            }
+        }
     }
 
     /// Small enough for a proof, and its proof has not run yet.
@@ -232,7 +251,11 @@ pub fn run(
             if planned >= ROUND_TASKS {
                 break;
             }
-            planned += if states[i].sub.stalled() { 1 } else { 2 };
+            planned += if states[i].sub.stalled() && states[i].awaits_proof() {
+                1
+            } else {
+                2
+            };
             take += 1;
         }
         open.truncate(take);
@@ -261,10 +284,15 @@ pub fn run(
                 tasks.push(Task::Proof { state, margin });
                 continue;
             }
+            if state.sub.stalled() && state.partner.is_none() {
+                let seed = state.seed ^ PARTNER_SEED;
+                state.partner = Some(Search::new(&state.dense, state.search.plan(), seed));
+            }
             let ComponentState {
                 dense,
                 sub,
                 search,
+                partner,
                 empty,
                 ..
             } = state;
@@ -296,6 +324,15 @@ pub fn run(
                 empty,
                 slice: search_slice,
             });
+            if let Some(partner) = partner {
+                tasks.push(Task::Search {
+                    dense,
+                    search: partner,
+                    upper,
+                    empty,
+                    slice: search_slice,
+                });
+            }
         }
         let gap = schedule.gap;
         let stop = || schedule.cancel.load(Ordering::Relaxed) || Instant::now() >= schedule.deadline;
@@ -392,6 +429,7 @@ pub fn run(
                     state.search.adopt(&state.dense, &plan);
                 }
             }
+            state.share_plans();
         }
         progress(states);
     }
@@ -603,6 +641,65 @@ mod tests {
         }
     }
 
+    /// On components too large for a proof, a second search joins once the bound stalls: the
+    /// component's value never falls from one round to the next, it is the exact value of the
+    /// valid plan returned, and one worker or two give the same plan.
+    #[test]
+    fn a_second_search_keeps_the_best_plan_whatever_the_worker_count() {
+        let cancel = AtomicBool::new(false);
+        let mut partnered = 0;
+        for case in 0..8u64 {
+            let mut answers = Vec::new();
+            for workers in [1, 2] {
+                let mut rng = Lcg(200 + case);
+                let dense = component(
+                    &mut rng,
+                    6..=10,
+                    proof::MAX_PATIENTS + 1..=proof::MAX_PATIENTS + 40,
+                );
+                let start = vec![None; dense.patients.len()];
+                let trivial = dense
+                    .lists
+                    .iter()
+                    .map(|l| l.coef.iter().map(|c| c.max(0.0)).sum::<f64>())
+                    .sum::<f64>();
+                let mut states = vec![ComponentState::new(dense, &start, trivial, case)];
+                let schedule = Schedule {
+                    gap: 0.0,
+                    budget: 300_000_000,
+                    slice: 1 << 20,
+                    workers,
+                    deadline: Instant::now() + std::time::Duration::from_secs(600),
+                    cancel: &cancel,
+                };
+                let last = std::cell::Cell::new(f64::NEG_INFINITY);
+                run(&mut states, &schedule, &|states| {
+                    let value = states[0].value();
+                    assert!(value >= last.get() - 1e-9, "case {case}: the plan lost value");
+                    last.set(value);
+                });
+                let s = &states[0];
+                let (valid, value) = super::super::search::plan_value(&s.dense, s.search.plan());
+                assert!(valid, "case {case}: invalid plan");
+                assert!(
+                    (value - s.value()).abs() < 1e-6,
+                    "case {case}: {value} vs {}",
+                    s.value()
+                );
+                if let Some(partner) = &s.partner {
+                    partnered += 1;
+                    assert!(
+                        partner.total <= s.value() + 1e-9,
+                        "case {case}: the better plan left behind"
+                    );
+                }
+                answers.push((s.search.plan().to_vec(), s.value().to_bits(), s.bound().to_bits()));
+            }
+            assert!(answers[0] == answers[1], "case {case}: one worker and two differ");
+        }
+        assert!(partnered > 0, "no component ever stalled its bound");
+    }
+
     /// With late acceptance the working plan may fall below the best, but the plan returned is
     /// the best seen: its value never falls and is the exact value of a valid plan.
     #[test]
@@ -633,6 +730,53 @@ mod tests {
             );
         }
         assert!(dipped > 0, "late acceptance never kept a worse plan");
+    }
+
+    /// Whichever of the two searches holds the better plan, the other adopts it, and the plan it
+    /// adopts is worth what its search said.
+    #[test]
+    fn the_search_behind_adopts_the_better_plan() {
+        let mut rng = Lcg(41);
+        let mut moved = [0, 0];
+        for case in 0..20u64 {
+            let dense = component(&mut rng, 4..=8, 20..=60);
+            let start = vec![None; dense.patients.len()];
+            let mut state = ComponentState::new(dense, &start, f64::INFINITY, case);
+            state.partner = Some(Search::new(&state.dense, &start, case ^ PARTNER_SEED));
+            for round in 0..40 {
+                // One search runs ahead, in turn.
+                let ahead = if round % 2 == 0 {
+                    state.partner.as_mut().expect("partner")
+                } else {
+                    &mut state.search
+                };
+                for _ in 0..5 {
+                    ahead.iterate(&state.dense);
+                }
+                let before = (state.search.total, state.partner.as_ref().expect("partner").total);
+                state.share_plans();
+                let partner = state.partner.as_ref().expect("partner");
+                let best = before.0.max(before.1);
+                for (who, search) in [&state.search, partner].into_iter().enumerate() {
+                    assert!(
+                        (search.total - best).abs() < 1e-9,
+                        "case {case}: behind after sharing"
+                    );
+                    let (valid, value) = super::super::search::plan_value(&state.dense, search.plan());
+                    assert!(
+                        valid && (value - best).abs() < 1e-6,
+                        "case {case}: {value} vs {best}"
+                    );
+                    if [before.0, before.1][who] < best - 1e-9 {
+                        moved[who] += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            moved[0] > 0 && moved[1] > 0,
+            "each search must have been behind: {moved:?}"
+        );
     }
 
     /// The proof alone, on components of 4-5 lists (so that the walk has lists before the last
