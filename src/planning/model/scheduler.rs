@@ -19,7 +19,7 @@ use super::bound::Subgradient;
 use super::dense::Dense;
 use super::pricing::{Knapsack, Work};
 use super::proof;
-use super::search::Search;
+use super::search::{self, Search};
 
 /// Tasks (bound or search slices) per round, at least: components join a round until it holds
 /// this many.
@@ -68,6 +68,8 @@ pub struct ComponentState {
     /// the core the bound no longer needs, and the two swap plans whenever one is better.
     pub partner: Option<Search>,
     seed: u64,
+    /// The searches' noise on the knapsack profits.
+    spread: f64,
     /// Upper bound on the component's value (never below `search.total` unless there is a bug).
     pub trivial: f64,
     /// Value of the component's empty plan (pinned cases only).
@@ -80,7 +82,13 @@ pub struct ComponentState {
 impl ComponentState {
     pub fn new(dense: Dense, start: &[Option<(u32, u32)>], trivial: f64, seed: u64) -> ComponentState {
         let sub = Subgradient::new(&dense);
-        let search = Search::new(&dense, start, seed);
+        // A small component's proof takes its plan from the search (see `search::NOISE_BEFORE_PROOF`).
+        let spread = if dense.patients.len() <= proof::MAX_PATIENTS {
+            search::NOISE_BEFORE_PROOF
+        } else {
+            search::NOISE
+        };
+        let search = Search::new(&dense, start, seed, spread);
         let empty = dense.empty_value();
         // With no candidate to place, the pinned cases are the only plan: its value is the bound.
         let trivial = if dense.pairs() == 0 {
@@ -94,6 +102,7 @@ impl ComponentState {
             search,
             partner: None,
             seed,
+            spread,
             trivial,
             empty,
             work: 0,
@@ -286,7 +295,8 @@ pub fn run(
             }
             if state.sub.stalled() && state.partner.is_none() {
                 let seed = state.seed ^ PARTNER_SEED;
-                state.partner = Some(Search::new(&state.dense, state.search.plan(), seed));
+                let (plan, spread) = (state.search.plan(), state.spread);
+                state.partner = Some(Search::new(&state.dense, plan, seed, spread));
             }
             let ComponentState {
                 dense,
@@ -709,7 +719,7 @@ mod tests {
         for case in 0..20u64 {
             let dense = component(&mut rng, 4..=8, 20..=60);
             let start = vec![None; dense.patients.len()];
-            let mut search = Search::new(&dense, &start, case);
+            let mut search = Search::new(&dense, &start, case, search::NOISE);
             let mut last = search.total;
             for _ in 0..400 {
                 search.iterate(&dense);
@@ -742,7 +752,12 @@ mod tests {
             let dense = component(&mut rng, 4..=8, 20..=60);
             let start = vec![None; dense.patients.len()];
             let mut state = ComponentState::new(dense, &start, f64::INFINITY, case);
-            state.partner = Some(Search::new(&state.dense, &start, case ^ PARTNER_SEED));
+            state.partner = Some(Search::new(
+                &state.dense,
+                &start,
+                case ^ PARTNER_SEED,
+                search::NOISE,
+            ));
             for round in 0..40 {
                 // One search runs ahead, in turn.
                 let ahead = if round % 2 == 0 {
