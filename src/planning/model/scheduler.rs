@@ -532,6 +532,15 @@ mod tests {
         }
     }
 
+    /// A trivial upper bound: every candidate with a positive coefficient on every list it may go on.
+    fn positive_sum(dense: &Dense) -> f64 {
+        dense
+            .lists
+            .iter()
+            .map(|l| l.coef.iter().map(|c| c.max(0.0)).sum::<f64>())
+            .sum()
+    }
+
     /// The best plan's value over every allocation (each patient unbooked or on one of its
     /// lists), capacity checked list by list and beds night by night, valued by
     /// `Dense::list_value`.
@@ -616,11 +625,7 @@ mod tests {
             let dense = component(&mut rng, 1..=3, 2..=8);
             let optimum = brute_force(&dense);
             let start = vec![None; dense.patients.len()];
-            let trivial = dense
-                .lists
-                .iter()
-                .map(|l| l.coef.iter().map(|c| c.max(0.0)).sum::<f64>())
-                .sum::<f64>();
+            let trivial = positive_sum(&dense);
             let mut states = vec![ComponentState::new(dense, &start, trivial.max(optimum), case)];
             let schedule = Schedule {
                 gap: 0.0,
@@ -668,11 +673,7 @@ mod tests {
                     proof::MAX_PATIENTS + 1..=proof::MAX_PATIENTS + 40,
                 );
                 let start = vec![None; dense.patients.len()];
-                let trivial = dense
-                    .lists
-                    .iter()
-                    .map(|l| l.coef.iter().map(|c| c.max(0.0)).sum::<f64>())
-                    .sum::<f64>();
+                let trivial = positive_sum(&dense);
                 let mut states = vec![ComponentState::new(dense, &start, trivial, case)];
                 let schedule = Schedule {
                     gap: 0.0,
