@@ -68,8 +68,6 @@ pub struct ComponentState {
     /// the core the bound no longer needs, and the two swap plans whenever one is better.
     pub partner: Option<Search>,
     seed: u64,
-    /// The searches' noise on the knapsack profits.
-    spread: f64,
     /// Upper bound on the component's value (never below `search.total` unless there is a bug).
     pub trivial: f64,
     /// Value of the component's empty plan (pinned cases only).
@@ -82,13 +80,7 @@ pub struct ComponentState {
 impl ComponentState {
     pub fn new(dense: Dense, start: &[Option<(u32, u32)>], trivial: f64, seed: u64) -> ComponentState {
         let sub = Subgradient::new(&dense);
-        // A small component's proof takes its plan from the search (see `search::NOISE_BEFORE_PROOF`).
-        let spread = if dense.patients.len() <= proof::MAX_PATIENTS {
-            search::NOISE_BEFORE_PROOF
-        } else {
-            search::NOISE
-        };
-        let search = Search::new(&dense, start, seed, spread);
+        let search = Search::new(&dense, start, seed, spread(&dense));
         let empty = dense.empty_value();
         // With no candidate to place, the pinned cases are the only plan: its value is the bound.
         let trivial = if dense.pairs() == 0 {
@@ -102,7 +94,6 @@ impl ComponentState {
             search,
             partner: None,
             seed,
-            spread,
             trivial,
             empty,
             work: 0,
@@ -167,6 +158,16 @@ pub struct Schedule<'a> {
     pub workers: usize,
     pub deadline: Instant,
     pub cancel: &'a AtomicBool,
+}
+
+/// The searches' noise on the knapsack profits: a small component's proof takes its plan from
+/// the search (see `search::NOISE_BEFORE_PROOF`).
+fn spread(dense: &Dense) -> f64 {
+    if dense.patients.len() <= proof::MAX_PATIENTS {
+        search::NOISE_BEFORE_PROOF
+    } else {
+        search::NOISE
+    }
 }
 
 /// The whole plan's decision gap over the components.
@@ -295,8 +296,8 @@ pub fn run(
             }
             if state.sub.stalled() && state.partner.is_none() {
                 let seed = state.seed ^ PARTNER_SEED;
-                let (plan, spread) = (state.search.plan(), state.spread);
-                state.partner = Some(Search::new(&state.dense, plan, seed, spread));
+                let spread = spread(&state.dense);
+                state.partner = Some(Search::new(&state.dense, state.search.plan(), seed, spread));
             }
             let ComponentState {
                 dense,
