@@ -22,7 +22,10 @@ use crate::api::whatif;
 use crate::api::worlds::Worlds;
 use crate::planning::{Progress, ProgressSink, SolveOptions};
 
+mod cores;
 mod desk_calls;
+
+use cores::Cores;
 
 /// Worker threads for one solve when `running` solves (it included) share `cores` cores: an
 /// equal share, at least one.
@@ -87,6 +90,8 @@ pub struct OptimiserService {
     worlds: Arc<Worlds>,
     /// Set once the shutdown grace period is over: every solve stops.
     stopping: Arc<watch::Sender<bool>>,
+    /// The cores running solves are placed on.
+    cores: Arc<Cores>,
 }
 
 impl OptimiserService {
@@ -114,6 +119,7 @@ impl OptimiserService {
             metrics,
             planner,
             stopping: Arc::new(watch::Sender::new(false)),
+            cores: Cores::of_process(),
         }
     }
 
@@ -228,6 +234,8 @@ impl OptimiserService {
             progress,
             workers: Some(workers),
         };
+        // The solve's thread and its helpers run on cores of their own while others are busy.
+        let placement = self.cores.take(workers);
         let metrics = self.metrics.clone();
         let planner = self.planner.clone();
         // The blocking thread logs under the handler's span and to the handler's subscriber.
@@ -240,7 +248,10 @@ impl OptimiserService {
                 let _permit = permit;
                 let started = Instant::now();
                 opts.time_limit = solve_by.map(|t| t.saturating_duration_since(started));
-                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| planner(request, &opts)));
+                let out = placement.run(|| {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| planner(request, &opts)))
+                });
+                drop(placement);
                 metrics.in_flight.dec();
                 // The panic payload is not logged: it could quote request data.
                 let out = out.unwrap_or_else(|_| {
