@@ -60,7 +60,10 @@ pub struct Subgradient {
     chosen: Vec<u32>,
     /// Each list's best pattern at the last prices, and its reduced value.
     patterns: Vec<Vec<u32>>,
-    reduced: Vec<f64>,
+    pub reduced: Vec<f64>,
+    /// The prices `reduced` was priced at.
+    pub priced: Vec<f64>,
+    pub priced_night: Vec<f64>,
     /// The best plan the Lagrangian heuristic built from the patterns, and its value.
     pub plan: Option<(LocalPlan, f64)>,
 }
@@ -88,6 +91,8 @@ impl Subgradient {
             chosen: Vec::new(),
             patterns: vec![Vec::new(); dense.lists.len()],
             reduced: vec![0.0; dense.lists.len()],
+            priced: vec![0.0; n],
+            priced_night: vec![0.0; nights],
             plan: None,
         }
     }
@@ -100,6 +105,8 @@ impl Subgradient {
     /// UB at the current prices; fills `usage`, `night_usage` and `picked`.
     fn evaluate(&mut self, dense: &Dense, ks: &mut Knapsack) -> (f64, Work) {
         self.usage.iter_mut().for_each(|u| *u = 0);
+        self.priced.clone_from(&self.price);
+        self.priced_night.clone_from(&self.night_price);
         self.night_usage.iter_mut().for_each(|u| *u = 0);
         let mut ub: f64 = self.price.iter().sum::<f64>()
             + self

@@ -441,6 +441,20 @@ pub fn run(
                 }
             }
             state.share_plans();
+            // The searches draw their ruins where the plan wastes the bound at its latest prices.
+            if state.sub.steps > 0 {
+                let ComponentState {
+                    dense,
+                    sub,
+                    search,
+                    partner,
+                    ..
+                } = state;
+                search.guide(dense, &sub.priced, &sub.priced_night, &sub.reduced);
+                if let Some(partner) = partner {
+                    partner.guide(dense, &sub.priced, &sub.priced_night, &sub.reduced);
+                }
+            }
         }
         progress(states);
     }
@@ -742,6 +756,49 @@ mod tests {
             );
         }
         assert!(dipped > 0, "late acceptance never kept a worse plan");
+    }
+
+    /// Guided by the bound's prices, the search keeps each list's price sum as its plan changes;
+    /// no list's plan is worth more at those prices than the list's best pattern (the knapsack is
+    /// exact); and a ruin starts only at a list that wastes something, while one does.
+    #[test]
+    fn a_guided_search_starts_its_ruins_where_the_plan_wastes_the_bound() {
+        let mut rng = Lcg(47);
+        let mut drawn = 0;
+        for case in 0..60u64 {
+            let dense = component(&mut rng, 2..=7, 10..=50);
+            let start = vec![None; dense.patients.len()];
+            let mut state = ComponentState::new(dense, &start, f64::INFINITY, case);
+            let mut ks = Knapsack::default();
+            for _ in 0..1 + case as usize % 20 {
+                let lower = state.search.total;
+                state.sub.step(&state.dense, &mut ks, lower);
+            }
+            let ComponentState {
+                dense, sub, search, ..
+            } = &mut state;
+            assert!(search.guided_waste(dense).is_none(), "case {case}");
+            search.guide(dense, &sub.priced, &sub.priced_night, &sub.reduced);
+            for round in 0..30 {
+                let (waste, same) = search.guided_waste(dense).expect("guided");
+                assert!(same, "case {case}, round {round}: the running price sums drifted");
+                for (l, w) in waste.iter().enumerate() {
+                    assert!(*w >= -1e-6, "case {case}, round {round}, list {l}: waste {w}");
+                }
+                if waste.iter().any(|&w| w > 1e-6) {
+                    for _ in 0..5 {
+                        let l = search.draw_seed();
+                        assert!(
+                            waste[l] > 0.0,
+                            "case {case}: a ruin started at list {l}, which wastes nothing"
+                        );
+                        drawn += 1;
+                    }
+                }
+                search.iterate(dense);
+            }
+        }
+        assert!(drawn > 100, "too few guided draws: {drawn}");
     }
 
     /// Whichever of the two searches holds the better plan, the other adopts it, and the plan it

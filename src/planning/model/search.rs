@@ -1,6 +1,6 @@
 //! The plan: a local search over whole lists, ruin and recreate.
 //!
-//! Each iteration empties 2-6 lists that share candidates (a seed list and lists next to it) and
+//! Each iteration empties 2-4 lists that share candidates (a seed list and lists next to it) and
 //! rebuilds them one by one, in random order, with the pricing knapsack. A candidate's profit on
 //! the list being rebuilt is c[p,s] less what taking it costs: nothing when it is unbooked, the
 //! value its current list loses without it otherwise. Patients left unbooked are then offered
@@ -8,8 +8,10 @@
 //! least the old one's (equal values let the search move along plateaus) or at least the working
 //! plan's value `LATE_ACCEPTANCE` iterations ago (late acceptance, so the search can cross small
 //! dips); otherwise every change is undone. The best plan seen is kept apart and is the one
-//! returned. The random choices come from a fixed-seed generator, so the same component and seed
-//! give the same plan.
+//! returned. Once the bound has priced the patients, the lists are drawn in proportion to their
+//! waste: what the list's pattern in the plan falls short of its best pattern at the bound's
+//! prices, its part of the plan's gap to the bound. The random choices come from a fixed-seed
+//! generator, so the same component and seed give the same plan.
 
 use super::dense::{Dense, Local};
 use super::pricing::{unit_of, Knapsack, Work};
@@ -62,6 +64,16 @@ struct Change {
     from: Option<(u32, u32)>,
 }
 
+/// Prices from the bound and each list's best reduced value at them: a list's waste is its best
+/// reduced value less its plan's.
+struct Guide {
+    price: Vec<f64>,
+    night: Vec<f64>,
+    best: Vec<f64>,
+    /// Each list's prices of its free cases (π, and μ for a bed).
+    held: Vec<f64>,
+}
+
 /// The search's plan of one component and its running totals.
 pub struct Search {
     /// Each free patient's (list, position in the list's candidates), if booked.
@@ -92,6 +104,8 @@ pub struct Search {
     noise: Vec<f64>,
     /// The relative noise on the knapsack profits.
     spread: f64,
+    /// The bound's prices, which steer the ruin towards the lists that waste most.
+    guide: Option<Guide>,
     pub iterations: usize,
     pub improvements: usize,
     /// The iteration that last raised the plan's value (or adopted a better plan).
@@ -123,6 +137,7 @@ impl Search {
             journal: Vec::new(),
             noise: Vec::new(),
             spread,
+            guide: None,
             iterations: 0,
             improvements: 0,
             improved_at: 0,
@@ -199,6 +214,9 @@ impl Search {
             if let (Some(g), true) = (list.night, list.bed[k]) {
                 self.beds[g as usize] -= 1;
             }
+            if let Some(guide) = &mut self.guide {
+                guide.held[l] -= guide_price(guide, list, k);
+            }
             let v = self.list_value(dense, l);
             self.current += v - self.value[l];
             self.value[l] = v;
@@ -213,6 +231,9 @@ impl Search {
             self.coef_sum[l] += list.coef[k];
             if let (Some(g), true) = (list.night, list.bed[k]) {
                 self.beds[g as usize] += 1;
+            }
+            if let Some(guide) = &mut self.guide {
+                guide.held[l] += guide_price(guide, list, k);
             }
             let v = self.list_value(dense, l);
             self.current += v - self.value[l];
@@ -288,6 +309,92 @@ impl Search {
         self.improved_at = self.iterations;
     }
 
+    /// Steers the ruin by the bound's prices `price` and `night` and each list's best reduced
+    /// value `best` at them.
+    pub fn guide(&mut self, dense: &Dense, price: &[f64], night: &[f64], best: &[f64]) {
+        let mut guide = self.guide.take().unwrap_or(Guide {
+            price: Vec::new(),
+            night: Vec::new(),
+            best: Vec::new(),
+            held: Vec::new(),
+        });
+        guide.price.clear();
+        guide.price.extend_from_slice(price);
+        guide.night.clear();
+        guide.night.extend_from_slice(night);
+        guide.best.clear();
+        guide.best.extend_from_slice(best);
+        guide.held.clear();
+        for (l, list) in dense.lists.iter().enumerate() {
+            let held = self.members[l]
+                .iter()
+                .map(|&k| guide_price(&guide, list, k as usize))
+                .sum();
+            guide.held.push(held);
+        }
+        self.guide = Some(guide);
+    }
+
+    /// What list `l` wastes of the bound: its best reduced value at the guide's prices less its
+    /// plan's (zero before the search is guided).
+    fn waste(&self, l: usize) -> f64 {
+        match &self.guide {
+            Some(g) => (g.best[l] - (self.value[l] - g.held[l])).max(0.0),
+            None => 0.0,
+        }
+    }
+
+    /// One of `lists`, drawn in proportion to its waste; uniformly when none wastes anything.
+    /// `lists` must not be empty.
+    fn draw(&mut self, lists: impl Iterator<Item = usize> + Clone) -> usize {
+        let total: f64 = lists.clone().map(|l| self.waste(l)).sum();
+        if total > 1e-9 {
+            let u = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * total;
+            let mut acc = 0.0;
+            let mut last = 0;
+            for l in lists {
+                let w = self.waste(l);
+                acc += w;
+                if w > 0.0 {
+                    last = l;
+                    if acc > u {
+                        return l;
+                    }
+                }
+            }
+            return last;
+        }
+        let n = lists.clone().count();
+        let mut lists = lists;
+        lists.nth(self.rng.below(n)).expect("a list")
+    }
+
+    /// Each list's waste without the floor at zero, and whether the running price sums equal
+    /// sums taken afresh; None before the search is guided.
+    #[cfg(test)]
+    pub fn guided_waste(&self, dense: &Dense) -> Option<(Vec<f64>, bool)> {
+        let g = self.guide.as_ref()?;
+        let mut same = true;
+        let waste = (0..dense.lists.len())
+            .map(|l| {
+                let list = &dense.lists[l];
+                let held: f64 = self.members[l]
+                    .iter()
+                    .map(|&k| guide_price(g, list, k as usize))
+                    .sum();
+                same &= (held - g.held[l]).abs() < 1e-6;
+                g.best[l] - (self.value[l] - g.held[l])
+            })
+            .collect();
+        Some((waste, same))
+    }
+
+    /// A ruin's seed list, as `iterate` draws it.
+    #[cfg(test)]
+    pub fn draw_seed(&mut self) -> usize {
+        self.draw(0..self.value.len())
+    }
+
     /// The working plan's value (the best plan's is `total`).
     #[cfg(test)]
     pub fn working_value(&self) -> f64 {
@@ -312,17 +419,18 @@ impl Search {
 
         // Ruin: a seed list and lists next to it.
         let want = RUIN_MIN + self.rng.below(RUIN_MAX - RUIN_MIN + 1);
-        let mut ruined: Vec<u32> = vec![self.rng.below(m) as u32];
+        let mut ruined: Vec<u32> = vec![self.draw(0..m) as u32];
         for _ in 0..4 * want {
             if ruined.len() >= want.min(m) {
                 break;
             }
             let from = ruined[self.rng.below(ruined.len())] as usize;
-            let near = &self.neighbours[from];
-            if near.is_empty() {
+            if self.neighbours[from].is_empty() {
                 continue;
             }
-            let next = near[self.rng.below(near.len())];
+            let near = std::mem::take(&mut self.neighbours[from]);
+            let next = self.draw(near.iter().map(|&l| l as usize)) as u32;
+            self.neighbours[from] = near;
             if !ruined.contains(&next) {
                 ruined.push(next);
             }
@@ -420,6 +528,15 @@ impl Search {
             self.put(dense, change.patient, change.from);
         }
         self.journal.clear();
+    }
+}
+
+/// The price of candidate `k` of `list` in `guide`: its patient's, and its night's for a bed.
+fn guide_price(guide: &Guide, list: &super::dense::DenseList, k: usize) -> f64 {
+    let p = guide.price[list.cands[k] as usize];
+    match (list.night, list.bed[k]) {
+        (Some(g), true) => p + guide.night[g as usize],
+        _ => p,
     }
 }
 
